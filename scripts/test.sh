@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README's test command: set up a fresh machine if needed, then format check, lints and every test
+# (unit, multi-process integration with TLS and RocksDB, and the Fabric SDK interoperability tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+# Keep build artifacts outside the clone so repeated runs on one machine reuse the RocksDB build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/carechain-target}"
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# Pure crates must stay free of async runtimes and storage (see docs/architecture.md).
+for crate in chaincode-api chaincode-basic peer-core carechain-channel; do
+  if cargo tree -p "$crate" -e normal --locked | grep -E '^.*(tokio|tonic|rocksdb) v' >/dev/null; then
+    echo "error: $crate must not depend on tokio, tonic or rocksdb" >&2
+    exit 1
+  fi
+done
+cargo build --workspace --bins --locked
+cargo nextest run --workspace --locked --no-fail-fast "$@"
