@@ -23,10 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", f.display());
     }
     let includes = [root.join("fabric"), root.clone(), well_known];
+    // Services need tonic; the pure crates build the messages only.
+    let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     tonic_prost_build::configure()
         .bytes(".")
-        .build_server(true)
-        .build_client(true)
+        .build_server(grpc)
+        .build_client(grpc)
         .compile_protos(&files, &includes)?;
     Ok(())
 }
