@@ -19,3 +19,5 @@ for crate in chaincode-api chaincode-basic peer-core carechain-channel; do
 done
 cargo build --workspace --bins --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"
+# nextest does not run doctests.
+cargo test --workspace --doc --locked --quiet
