@@ -39,6 +39,9 @@ pub enum Action<'a> {
     },
     /// Return every asset as a JSON array.
     GetAllAssets,
+    /// Return every committed version of an asset, newest first (an extension from Fabric's
+    /// asset-transfer-ledger-queries sample).
+    GetAssetHistory(&'a str),
 }
 
 impl<'a> Action<'a> {
@@ -67,6 +70,7 @@ impl<'a> Action<'a> {
                 }
             }
             "GetAllAssets" => Action::GetAllAssets,
+            "GetAssetHistory" => Action::GetAssetHistory(id_param(call)?),
             _ => return Err(chaincode_api::unknown_function(contract, call.function)),
         };
         Ok(action)

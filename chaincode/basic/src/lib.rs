@@ -19,6 +19,10 @@
 //! | `AssetExists` | id | `true` / `false` |
 //! | `TransferAsset` | id, newOwner | the previous owner, as plain text (Go's contract API does not quote strings) |
 //! | `GetAllAssets` | — | JSON array of all assets, ascending by id |
+//! | `GetAssetHistory` | id | JSON array of `{txId, timestamp, isDelete, record}`, newest first (extension, as in Fabric's asset-transfer-ledger-queries sample) |
+//!
+//! Writes emit an event named after the function with the asset JSON (as Fabric's asset-transfer-events
+//! sample); clients of asset-transfer-basic ignore events and the extra function, so its interface is unchanged.
 //!
 //! Errors carry Go's messages ("the asset asset1 already exists", "the asset asset9 does not exist") with
 //! statuses 409 / 404 / 400 (Fabric reports every chaincode error as 500; see [`ContractError::status`]).
@@ -49,6 +53,7 @@ pub const FUNCTIONS: &[&str] = &[
     "AssetExists",
     "TransferAsset",
     "GetAllAssets",
+    "GetAssetHistory",
 ];
 
 /// Fabric's asset-transfer-basic contract.
@@ -70,7 +75,9 @@ impl Contract for BasicContract {
     }
 }
 
-/// Runs a parsed action against state; the returned bytes are the response payload.
+/// Runs a parsed action against state; the returned bytes are the response payload. Writes emit an event
+/// named after the function with the asset's JSON, as Fabric's asset-transfer-events sample does (clients of
+/// asset-transfer-basic ignore events, so its interface is unchanged).
 fn apply(ctx: &mut dyn Context, action: Action<'_>) -> Result<Vec<u8>, ContractError> {
     match action {
         Action::InitLedger => {
@@ -86,29 +93,69 @@ fn apply(ctx: &mut dyn Context, action: Action<'_>) -> Result<Vec<u8>, ContractE
                     asset.id
                 )));
             }
-            ctx.put_state(&asset.id, &asset.to_json()?)?;
+            let json = asset.to_json()?;
+            ctx.put_state(&asset.id, &json)?;
+            ctx.set_event("CreateAsset", &json)?;
             Ok(Vec::new())
         }
         Action::ReadAsset(id) => read_asset(ctx, id)?.to_json(),
         Action::UpdateAsset(asset) => {
             require_exists(ctx, &asset.id)?;
-            ctx.put_state(&asset.id, &asset.to_json()?)?;
+            let json = asset.to_json()?;
+            ctx.put_state(&asset.id, &json)?;
+            ctx.set_event("UpdateAsset", &json)?;
             Ok(Vec::new())
         }
         Action::DeleteAsset(id) => {
-            require_exists(ctx, id)?;
+            let asset = read_asset(ctx, id)?;
             ctx.del_state(id)?;
+            ctx.set_event("DeleteAsset", &asset.to_json()?)?;
             Ok(Vec::new())
         }
         Action::AssetExists(id) => Ok(ctx.state_exists(id)?.to_string().into_bytes()),
         Action::TransferAsset { id, new_owner } => {
             let mut asset = read_asset(ctx, id)?;
             let old_owner = std::mem::replace(&mut asset.owner, new_owner.to_string());
-            ctx.put_state(id, &asset.to_json()?)?;
+            let json = asset.to_json()?;
+            ctx.put_state(id, &json)?;
+            ctx.set_event("TransferAsset", &json)?;
             Ok(old_owner.into_bytes())
         }
         Action::GetAllAssets => get_all_assets(ctx),
+        Action::GetAssetHistory(id) => asset_history(ctx, id),
     }
+}
+
+/// One history entry, with the field names of Fabric's ledger-queries sample.
+#[derive(serde::Serialize)]
+struct HistoryEntry {
+    #[serde(rename = "txId")]
+    tx_id: String,
+    timestamp: String,
+    #[serde(rename = "isDelete")]
+    is_delete: bool,
+    record: Option<Asset>,
+}
+
+fn asset_history(ctx: &mut dyn Context, id: &str) -> Result<Vec<u8>, ContractError> {
+    let entries = ctx
+        .get_history_for_key(id)?
+        .into_iter()
+        .map(|m| {
+            let record = if m.is_delete {
+                None
+            } else {
+                Some(Asset::from_stored(id, &m.value)?)
+            };
+            Ok(HistoryEntry {
+                tx_id: m.tx_id,
+                timestamp: m.timestamp.to_rfc3339(),
+                is_delete: m.is_delete,
+                record,
+            })
+        })
+        .collect::<Result<Vec<_>, ContractError>>()?;
+    go_json(&entries)
 }
 
 fn does_not_exist(id: &str) -> ContractError {

@@ -305,3 +305,44 @@ fn malformed_stored_assets_are_internal_errors() {
         500
     );
 }
+
+#[test]
+fn writes_emit_events_named_after_the_function_with_the_asset_json() {
+    let mut ctx = initialised();
+    submit(
+        &mut ctx,
+        &["CreateAsset", "asset9", "green", "3", "Synthetic Owner", "90"],
+    )
+    .unwrap();
+    let ev = ctx.event().expect("CreateAsset emits an event");
+    assert_eq!(ev.name, "CreateAsset");
+    assert_eq!(
+        text(ev.payload.clone()),
+        r#"{"AppraisedValue":90,"Color":"green","ID":"asset9","Owner":"Synthetic Owner","Size":3}"#
+    );
+    submit(&mut ctx, &["TransferAsset", "asset9", "Someone Else"]).unwrap();
+    assert_eq!(ctx.event().unwrap().name, "TransferAsset");
+    submit(&mut ctx, &["DeleteAsset", "asset9"]).unwrap();
+    assert_eq!(ctx.event().unwrap().name, "DeleteAsset");
+    assert!(submit(&mut ctx, &["ReadAsset", "asset1"]).is_ok());
+    assert!(ctx.event().is_none(), "reads emit nothing");
+}
+
+#[test]
+fn asset_history_lists_every_committed_version_newest_first() {
+    let mut ctx = initialised();
+    submit(&mut ctx, &["TransferAsset", "asset1", "Second Owner"]).unwrap();
+    submit(&mut ctx, &["DeleteAsset", "asset1"]).unwrap();
+    let h: serde_json::Value =
+        serde_json::from_str(&submit(&mut ctx, &["GetAssetHistory", "asset1"]).unwrap()).unwrap();
+    let h = h.as_array().unwrap();
+    assert_eq!(h.len(), 3, "{h:?}");
+    assert_eq!(h[0]["isDelete"], true);
+    assert!(h[0]["record"].is_null());
+    assert_eq!(h[1]["record"]["Owner"], "Second Owner");
+    assert_eq!(h[2]["record"]["Owner"], "Tomoko");
+    assert!(
+        h.iter()
+            .all(|e| e["txId"].as_str().is_some_and(|t| !t.is_empty()))
+    );
+}

@@ -4,6 +4,7 @@
 //! Broadcast and when cutting config blocks, peers use it to check blocks and transactions, and both
 //! test it without a network or a database.
 
+pub mod admin;
 pub mod block;
 pub mod config;
 pub mod configtx;

@@ -38,7 +38,6 @@ pub fn init() {
 }
 
 /// Replaces the log filter; returns the previous one.
-#[allow(dead_code)]
 pub fn set_filter(spec: &str) -> Result<String, String> {
     let handle = HANDLE.get().ok_or("logging is not initialised")?;
     let new = EnvFilter::try_new(spec).map_err(|e| format!("invalid log filter {spec:?}: {e}"))?;

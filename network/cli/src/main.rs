@@ -2,8 +2,12 @@
 //! material (`carechain-crypto`), nodes (`carechain-peer`, `carechain-orderer`), clients of the gateway
 //! (`carechain-gateway`). Errors here are `anyhow`, printed with their full cause chain.
 
+mod chaincode_cmd;
+mod channel_cmd;
 mod crypto;
 mod logging;
+mod orderer_cmd;
+mod peer_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +26,40 @@ enum Command {
         #[command(subcommand)]
         command: crypto::CryptoCommand,
     },
+    /// Peer nodes.
+    Peer {
+        #[command(subcommand)]
+        command: peer_cmd::PeerCommand,
+    },
+    /// Ordering nodes.
+    Orderer {
+        #[command(subcommand)]
+        command: orderer_cmd::OrdererCommand,
+    },
+    /// Channels: genesis blocks and channel participation.
+    Channel {
+        #[command(subcommand)]
+        command: channel_cmd::ChannelCommand,
+    },
+    /// Invoke and query contracts through a peer's gateway.
+    Chaincode {
+        #[command(subcommand)]
+        command: chaincode_cmd::ChaincodeCommand,
+    },
+}
+
+fn run_async(cmd: Command) -> anyhow::Result<()> {
+    carechain_transport::install_crypto_provider();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cmd {
+            Command::Peer { command } => peer_cmd::run(command).await,
+            Command::Orderer { command } => orderer_cmd::run(command).await,
+            Command::Channel { command } => channel_cmd::run(command).await,
+            Command::Chaincode { command } => chaincode_cmd::run(command).await,
+            Command::Crypto { command } => crypto::run(command),
+        }
+    })
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +67,7 @@ fn main() -> std::process::ExitCode {
     logging::init();
     let result = match cli.command {
         Command::Crypto { command } => crypto::run(command),
+        other => run_async(other),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

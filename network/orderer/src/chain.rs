@@ -86,16 +86,18 @@ impl Chain {
 
     async fn run(mut self) {
         tracing::info!(channel = %self.channel_id, height = self.store.height(), "chain started");
+        let mut failed = false;
         loop {
             let accepting = self.core.accepting();
             let deadline = self.deadline;
             tokio::select! {
                 biased;
-                _ = self.shutdown.wait_for(|stop| *stop) => break,
+                _ = crate::stop_requested(&mut self.shutdown) => break,
                 event = self.rx_events.recv() => {
                     let Some(event) = event else { break };
                     if let Err(e) = self.on_event(event).await {
-                        tracing::error!(channel = %self.channel_id, error = %e, "chain stopped");
+                        tracing::error!(channel = %self.channel_id, error = %e, "chain failed");
+                        failed = true;
                         break;
                     }
                 }
@@ -113,7 +115,29 @@ impl Chain {
                 }
             }
         }
+        if !failed && let Err(e) = self.drain().await {
+            tracing::error!(channel = %self.channel_id, error = %e, "flushing at shutdown failed");
+        }
         tracing::info!(channel = %self.channel_id, height = self.store.height(), "chain stopped");
+    }
+
+    /// At shutdown, orders what Broadcast already acknowledged and appends what consensus already
+    /// committed. Solo commits at once, so nothing acknowledged is lost; with Raft only blocks the
+    /// quorum already committed get in, and clients resubmit the rest after their commit timeout.
+    async fn drain(&mut self) -> Result<(), OrdererError> {
+        while self.core.is_leader()
+            && let Ok(envelope) = self.rx_ordered.try_recv()
+        {
+            if let Ok(step) = self.core.ordered(envelope) {
+                self.propose(step);
+            }
+        }
+        let step = self.core.timeout();
+        self.propose(step);
+        while let Ok(event) = self.rx_events.try_recv() {
+            self.on_event(event).await?;
+        }
+        Ok(())
     }
 
     fn propose(&mut self, step: Step) {
@@ -165,7 +189,10 @@ impl Chain {
         .await
         .map_err(|e| OrdererError::Internal(format!("block append task failed: {e}")))??;
         if stored != tip {
-            return Err(OrdererError::store(&self.channel_id, "stored tip differs from the ordered tip"));
+            return Err(OrdererError::store(
+                &self.channel_id,
+                "stored tip differs from the ordered tip",
+            ));
         }
         tracing::debug!(channel = %self.channel_id, number = tip.height - 1, "block committed");
         self.tx_height.send_replace(tip.height);

@@ -141,7 +141,9 @@ impl Consensus for Solo {
                 block,
                 consenter_metadata: Bytes::new(),
             })
-            .map_err(|_| OrdererError::Unavailable("the channel's chain is stopped; block not committed".into()))
+            .map_err(|_| {
+                OrdererError::Unavailable("the channel's chain is stopped; block not committed".into())
+            })
     }
 
     fn role(&self) -> Role {
@@ -159,7 +161,10 @@ mod tests {
     async fn solo_leads_and_commits_every_proposal_in_order() {
         let (tx_ordered, mut rx_ordered) = mpsc::channel(4);
         let (tx_events, mut rx_events) = mpsc::unbounded_channel();
-        let solo = Solo::new(ChainLink { tx_ordered, tx_events });
+        let solo = Solo::new(ChainLink {
+            tx_ordered,
+            tx_events,
+        });
         assert_eq!(rx_events.recv().await, Some(ConsensusEvent::Role(Role::Leader)));
         assert_eq!(solo.role().as_str(), "leader");
         solo.submit(Bytes::from_static(b"env")).await.unwrap();
@@ -174,6 +179,9 @@ mod tests {
             }
         }
         drop(rx_ordered);
-        assert!(matches!(solo.submit(Bytes::new()).await, Err(OrdererError::Unavailable(_))));
+        assert!(matches!(
+            solo.submit(Bytes::new()).await,
+            Err(OrdererError::Unavailable(_))
+        ));
     }
 }

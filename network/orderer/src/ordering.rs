@@ -57,7 +57,11 @@ impl BlockCreator {
 
     /// The block after the last one created: number `height`, previous hash the last header hash.
     pub fn create(&mut self, batch: Vec<Bytes>) -> Block {
-        let prev: &[u8] = if self.next.height == 0 { &[] } else { &self.next.hash };
+        let prev: &[u8] = if self.next.height == 0 {
+            &[]
+        } else {
+            &self.next.hash
+        };
         let block = new_block(self.next.height, prev, batch);
         let hash = block.header.as_ref().map(header_hash).unwrap_or_default();
         self.next = ChainTip {
@@ -213,7 +217,11 @@ impl OrderingCore {
             )));
         }
         let prev = (self.committed.height > 0).then_some(&self.committed.hash);
-        check_chain(block, prev).map_err(|e| OrdererError::Internal(format!("consensus committed a block that does not extend the chain: {e}")))?;
+        check_chain(block, prev).map_err(|e| {
+            OrdererError::Internal(format!(
+                "consensus committed a block that does not extend the chain: {e}"
+            ))
+        })?;
         self.committed = ChainTip {
             height: header.number + 1,
             hash: header_hash(header),

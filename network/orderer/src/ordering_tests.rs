@@ -1,7 +1,9 @@
 //! Deterministic tests of block numbering, chaining, cutting decisions and leadership (no tokio).
 
 use bytes::Bytes;
-use carechain_channel::block::{header_hash, last_config_index, orderer_metadata_value, signatures, signed_bytes};
+use carechain_channel::block::{
+    header_hash, last_config_index, orderer_metadata_value, signatures, signed_bytes,
+};
 use carechain_crypto::issue::{CertificateAuthority, LeafRequest, Subject, Validity};
 use carechain_proto::common::SignatureHeader;
 use prost::Message;
@@ -50,8 +52,14 @@ fn creator_numbers_and_links_blocks() {
     let b1 = c.create(vec![env("b")]);
     let b2 = c.create(vec![env("c"), env("d")]);
     assert_eq!((number(&b1), number(&b2)), (1, 2));
-    assert_eq!(b1.header.as_ref().unwrap().previous_hash.as_ref(), header_hash(b0.header.as_ref().unwrap()));
-    assert_eq!(b2.header.as_ref().unwrap().previous_hash.as_ref(), header_hash(b1.header.as_ref().unwrap()));
+    assert_eq!(
+        b1.header.as_ref().unwrap().previous_hash.as_ref(),
+        header_hash(b0.header.as_ref().unwrap())
+    );
+    assert_eq!(
+        b2.header.as_ref().unwrap().previous_hash.as_ref(),
+        header_hash(b1.header.as_ref().unwrap())
+    );
     assert_eq!(b2.data.as_ref().unwrap().data, vec![env("c"), env("d")]);
     assert_eq!(c.next().height, 3);
 }
@@ -60,12 +68,21 @@ fn creator_numbers_and_links_blocks() {
 fn leader_cuts_by_count_and_reports_timer_actions() {
     let mut core = leader(2, 10);
     let first = core.ordered(env("tx1")).unwrap();
-    assert_eq!(first, Step { blocks: vec![], timer: Timer::Ensure });
+    assert_eq!(
+        first,
+        Step {
+            blocks: vec![],
+            timer: Timer::Ensure
+        }
+    );
     let second = core.ordered(env("tx2")).unwrap();
     assert_eq!(second.timer, Timer::Stop);
     assert_eq!(second.blocks.len(), 1);
     assert_eq!(number(&second.blocks[0]), 1);
-    assert_eq!(second.blocks[0].data.as_ref().unwrap().data, vec![env("tx1"), env("tx2")]);
+    assert_eq!(
+        second.blocks[0].data.as_ref().unwrap().data,
+        vec![env("tx1"), env("tx2")]
+    );
 }
 
 #[test]
@@ -97,7 +114,10 @@ fn followers_order_nothing_and_losing_leadership_drops_the_pending_batch() {
     let (_, tip) = genesis_tip();
     let mut core = OrderingCore::new(batch(10, 100), tip, 0, 5);
     assert!(!core.is_leader() && !core.accepting());
-    assert!(matches!(core.ordered(env("tx")), Err(OrdererError::Unavailable(_))));
+    assert!(matches!(
+        core.ordered(env("tx")),
+        Err(OrdererError::Unavailable(_))
+    ));
     core.become_leader();
     core.ordered(env("tx1")).unwrap();
     core.ordered(env("tx2")).unwrap();
@@ -114,7 +134,10 @@ fn in_flight_blocks_are_chained_and_bound_acceptance() {
     let b2 = core.ordered(env("tx2")).unwrap().blocks.remove(0);
     assert_eq!(core.in_flight(), 2);
     assert!(!core.accepting());
-    assert_eq!(b2.header.as_ref().unwrap().previous_hash.as_ref(), header_hash(b1.header.as_ref().unwrap()));
+    assert_eq!(
+        b2.header.as_ref().unwrap().previous_hash.as_ref(),
+        header_hash(b1.header.as_ref().unwrap())
+    );
     assert!(matches!(core.committed(&b1).unwrap(), Commit::Append(t) if t.height == 2));
     assert!(core.accepting());
     assert!(matches!(core.committed(&b2).unwrap(), Commit::Append(t) if t.height == 3));
@@ -132,7 +155,9 @@ fn committed_blocks_must_extend_the_tip() {
     assert!(core.committed(&fork).is_err());
     assert_eq!(core.committed_tip(), tip);
     let good = new_block(1, &tip.hash, vec![env("x")]);
-    assert!(matches!(core.committed(&good).unwrap(), Commit::Append(t) if t.hash == header_hash(good.header.as_ref().unwrap())));
+    assert!(
+        matches!(core.committed(&good).unwrap(), Commit::Append(t) if t.hash == header_hash(good.header.as_ref().unwrap()))
+    );
 }
 
 #[test]
@@ -145,14 +170,23 @@ fn a_leader_behind_the_committed_chain_restarts_from_it() {
     core.committed(&foreign).unwrap();
     let next = core.ordered(env("tx")).unwrap().blocks.remove(0);
     assert_eq!(number(&next), 2);
-    assert_eq!(next.header.as_ref().unwrap().previous_hash.as_ref(), header_hash(foreign.header.as_ref().unwrap()));
+    assert_eq!(
+        next.header.as_ref().unwrap().previous_hash.as_ref(),
+        header_hash(foreign.header.as_ref().unwrap())
+    );
 }
 
 #[test]
 fn blocks_are_signed_in_fabric_layout() {
-    let ca = CertificateAuthority::new_root(&Subject::new("ca.orderer.synthetic", "orderer.synthetic"), Validity::default()).unwrap();
+    let ca = CertificateAuthority::new_root(
+        &Subject::new("ca.orderer.synthetic", "orderer.synthetic"),
+        Validity::default(),
+    )
+    .unwrap();
     let (cert, key) = ca
-        .issue_leaf(&LeafRequest::signing(Subject::new("orderer0.orderer.synthetic", "orderer.synthetic").with_ou("orderer")))
+        .issue_leaf(&LeafRequest::signing(
+            Subject::new("orderer0.orderer.synthetic", "orderer.synthetic").with_ou("orderer"),
+        ))
         .unwrap();
     let signer = SigningIdentity::new("OrdererMSP", cert.pem.as_bytes(), key).unwrap();
     let mut block = new_block(4, &[3; 32], vec![env("tx")]);
@@ -163,7 +197,11 @@ fn blocks_are_signed_in_fabric_layout() {
     let sh = SignatureHeader::decode(md.signatures[0].signature_header.as_ref()).unwrap();
     assert_eq!(sh.creator.as_ref(), signer.serialize());
     assert_eq!(sh.nonce.len(), 24);
-    let msg = signed_bytes(&md.value, &md.signatures[0].signature_header, block.header.as_ref().unwrap());
+    let msg = signed_bytes(
+        &md.value,
+        &md.signatures[0].signature_header,
+        block.header.as_ref().unwrap(),
+    );
     carechain_crypto::verify(signer.public_key(), &msg, &md.signatures[0].signature).unwrap();
 }
 
@@ -188,6 +226,9 @@ fn batch_config_comes_from_channel_parameters() {
         },
     };
     let b = batch_config(&params);
-    assert_eq!((b.max_message_count, b.absolute_max_bytes, b.preferred_max_bytes), (7, 1000, 500));
+    assert_eq!(
+        (b.max_message_count, b.absolute_max_bytes, b.preferred_max_bytes),
+        (7, 1000, 500)
+    );
     assert_eq!(b.timeout, Duration::from_millis(1));
 }

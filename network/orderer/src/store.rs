@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use carechain_channel::block::{check_chain, header_hash};
 use carechain_proto::common::Block;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use prost::Message;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
@@ -30,6 +30,7 @@ pub struct BlockStore {
     db: DB,
     write_opts: WriteOptions,
     tip: RwLock<ChainTip>,
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for BlockStore {
@@ -62,6 +63,7 @@ impl BlockStore {
             db,
             write_opts,
             tip: RwLock::new(ChainTip::default()),
+            writer: Mutex::new(()),
         };
         let tip = store.recover_tip()?;
         *store.tip.write() = tip;
@@ -111,8 +113,9 @@ impl BlockStore {
     /// Appends `block`, which must be the next block of the chain, with its height and tip in one
     /// synced batch. A refused block leaves the store unchanged.
     pub fn append(&self, block: &Block) -> Result<ChainTip, OrdererError> {
-        // One writer at a time: the write lock spans check, write and tip update.
-        let mut tip = self.tip.write();
+        // One writer at a time; readers keep seeing the old tip during the synced write.
+        let _writer = self.writer.lock();
+        let tip = self.tip();
         let header = block
             .header
             .as_ref()
@@ -130,13 +133,17 @@ impl BlockStore {
             hash: header_hash(header),
         };
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_BLOCKS)?, header.number.to_be_bytes(), block.encode_to_vec());
+        batch.put_cf(
+            self.cf(CF_BLOCKS)?,
+            header.number.to_be_bytes(),
+            block.encode_to_vec(),
+        );
         batch.put_cf(self.cf(CF_META)?, META_HEIGHT, next.height.to_be_bytes());
         batch.put_cf(self.cf(CF_META)?, META_TIP, next.hash);
         self.db
             .write_opt(batch, &self.write_opts)
             .map_err(|e| self.err(format!("writing block {}: {e}", header.number)))?;
-        *tip = next;
+        *self.tip.write() = next;
         Ok(next)
     }
 
@@ -198,7 +205,11 @@ mod tests {
         let mut out: Vec<Block> = Vec::new();
         let mut prev = [0u8; 32];
         for i in 0..n {
-            let b = new_block(i, if i == 0 { &[] } else { &prev }, vec![Bytes::from(format!("synthetic tx {i}"))]);
+            let b = new_block(
+                i,
+                if i == 0 { &[] } else { &prev },
+                vec![Bytes::from(format!("synthetic tx {i}"))],
+            );
             prev = header_hash(b.header.as_ref().unwrap());
             out.push(b);
         }
@@ -236,12 +247,21 @@ mod tests {
         let before = store.tip();
         // A gap, a repeat, a broken link and a tampered data hash are all refused.
         let gap = new_block(2, &before.hash, vec![]);
-        assert!(matches!(store.append(&gap), Err(OrdererError::Store { detail, .. }) if detail.contains("next block of the chain is 1")));
+        assert!(
+            matches!(store.append(&gap), Err(OrdererError::Store { detail, .. }) if detail.contains("next block of the chain is 1"))
+        );
         assert!(store.append(&blocks[0]).is_err());
         let unlinked = new_block(1, &[9; 32], vec![]);
-        assert!(matches!(store.append(&unlinked), Err(OrdererError::Store { detail, .. }) if detail.contains("previous hash")));
+        assert!(
+            matches!(store.append(&unlinked), Err(OrdererError::Store { detail, .. }) if detail.contains("previous hash"))
+        );
         let mut tampered = blocks[1].clone();
-        tampered.data.as_mut().unwrap().data.push(Bytes::from_static(b"forged"));
+        tampered
+            .data
+            .as_mut()
+            .unwrap()
+            .data
+            .push(Bytes::from_static(b"forged"));
         assert!(store.append(&tampered).is_err());
         assert_eq!(store.tip(), before);
         assert_eq!(store.block(1).unwrap(), None);
@@ -261,6 +281,9 @@ mod tests {
             store.db.write(wrong).unwrap();
         }
         let err = BlockStore::open(dir.path(), "care").unwrap_err();
-        assert!(err.to_string().contains("do not match the stored block 0"), "{err}");
+        assert!(
+            err.to_string().contains("do not match the stored block 0"),
+            "{err}"
+        );
     }
 }

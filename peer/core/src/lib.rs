@@ -11,6 +11,7 @@
 //! unit tests run them on in-memory state.
 
 pub mod block;
+pub mod blocksig;
 pub mod endorse;
 pub mod mvcc;
 pub mod policy;

@@ -187,3 +187,53 @@ pub fn sign_envelope(mut env: Envelope, signer: &SigningIdentity) -> Envelope {
     env.signature = signer.sign(&env.payload).into();
     env
 }
+
+/// A signed Deliver request (`DELIVER_SEEK_INFO`) for blocks `start..=stop` of `channel`; `stop` None
+/// means "keep streaming new blocks".
+pub fn seek_envelope(
+    signer: &SigningIdentity,
+    channel: &str,
+    start: u64,
+    stop: Option<u64>,
+    wait: bool,
+) -> Envelope {
+    use carechain_proto::orderer::{SeekInfo, SeekPosition, SeekSpecified, seek_info, seek_position};
+    let pos = |n: u64| SeekPosition {
+        r#type: Some(seek_position::Type::Specified(SeekSpecified { number: n })),
+    };
+    let info = SeekInfo {
+        start: Some(pos(start)),
+        stop: Some(pos(stop.unwrap_or(u64::MAX))),
+        behavior: if wait {
+            seek_info::SeekBehavior::BlockUntilReady as i32
+        } else {
+            seek_info::SeekBehavior::FailIfNotReady as i32
+        },
+        error_response: 0,
+        content_type: 0,
+    };
+    let mut nonce = [0u8; 24];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce);
+    let ch = ChannelHeader {
+        r#type: HeaderType::DeliverSeekInfo as i32,
+        timestamp: Some(now()),
+        channel_id: channel.to_string(),
+        ..Default::default()
+    };
+    let sh = SignatureHeader {
+        creator: Bytes::copy_from_slice(signer.serialize()),
+        nonce: Bytes::copy_from_slice(&nonce),
+    };
+    let payload = Payload {
+        header: Some(Header {
+            channel_header: ch.encode_to_vec().into(),
+            signature_header: sh.encode_to_vec().into(),
+        }),
+        data: info.encode_to_vec().into(),
+    }
+    .encode_to_vec();
+    Envelope {
+        signature: signer.sign(&payload).into(),
+        payload: payload.into(),
+    }
+}

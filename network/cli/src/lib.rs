@@ -1,0 +1,6 @@
+//! The library half of the `carechain` operator binary: pieces the binary's subcommands and the
+//! black-box integration tests share (admin client, client identity settings, node configuration files).
+
+pub mod admin;
+pub mod identity;
+pub mod nodeconfig;

@@ -1,0 +1,135 @@
+//! `AtomicBroadcast.Broadcast`: where transactions enter ordering in endorse → order → validate. The
+//! gateway (or any Fabric SDK) streams signed envelopes; each gets exactly one `BroadcastResponse`, in
+//! order, and a refused envelope never ends the stream or touches the others.
+//!
+//! Checks, cheapest first: the headers decode (BAD_REQUEST naming the part), the channel is served
+//! (NOT_FOUND), payload + signature fit the channel's `AbsoluteMaxBytes` (REQUEST_ENTITY_TOO_LARGE),
+//! the header type is ENDORSER_TRANSACTION (BAD_REQUEST; config updates arrive with the channels
+//! feature), the timestamp is within 15 minutes (BAD_REQUEST), the creator is a valid channel identity
+//! whose signature verifies and who satisfies `/Channel/Writers` (FORBIDDEN, with the MSP or policy
+//! error), and consensus takes it (SERVICE_UNAVAILABLE otherwise). Signature checks of several
+//! envelopes of one stream run in parallel on the blocking pool; submission to consensus keeps the
+//! stream's order.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use carechain_proto::common::{Envelope, HeaderType, Status};
+use carechain_proto::orderer::BroadcastResponse;
+use futures::{Stream, StreamExt};
+use prost::Message;
+use tokio::sync::watch;
+
+use crate::OrdererError;
+use crate::envelope::{Access, SignedEnvelope, authenticate};
+use crate::registry::{ChannelHandle, Registry};
+
+/// Envelopes of one stream being verified at once.
+const VERIFY_AHEAD: usize = 16;
+
+/// The refusal for CONFIG_UPDATE envelopes until channel updates exist.
+pub const CONFIG_UPDATES_UNAVAILABLE: &str =
+    "config updates are handled by the channels feature, not yet available";
+
+/// The response stream of one Broadcast call.
+pub type BroadcastStream = Pin<Box<dyn Stream<Item = Result<BroadcastResponse, tonic::Status>> + Send>>;
+
+/// Broadcast for all channels of the node.
+#[derive(Clone)]
+pub struct Broadcast {
+    registry: Arc<Registry>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Broadcast {
+    /// A handler over the node's channels; streams end when `shutdown` turns true.
+    pub fn new(registry: Arc<Registry>, shutdown: watch::Receiver<bool>) -> Broadcast {
+        Broadcast { registry, shutdown }
+    }
+
+    /// Answers a stream of envelopes with one response each, in order.
+    pub fn handle<S>(&self, inbound: S) -> BroadcastStream
+    where
+        S: Stream<Item = Result<Envelope, tonic::Status>> + Send + 'static,
+    {
+        let mut shutdown = self.shutdown.clone();
+        let stopping = async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        let check = self.clone();
+        let responses = inbound
+            .take_until(stopping)
+            // A transport error (the client went away, a message over the size limit) ends the stream.
+            .take_while(|r| std::future::ready(r.is_ok()))
+            .filter_map(|r| std::future::ready(r.ok()))
+            .map(move |envelope| {
+                let check = check.clone();
+                async move { check.check(envelope).await }
+            })
+            .buffered(VERIFY_AHEAD)
+            .then(|checked| async move {
+                let outcome = match checked {
+                    Ok((channel, envelope)) => channel.consensus().submit(envelope).await,
+                    Err(e) => Err(e),
+                };
+                Ok(response(outcome))
+            });
+        Box::pin(responses)
+    }
+
+    /// Everything but the submission: returns the channel and the envelope bytes to order.
+    async fn check(&self, envelope: Envelope) -> Result<(Arc<ChannelHandle>, Bytes), OrdererError> {
+        let parsed = SignedEnvelope::parse(&envelope)?;
+        let channel = self
+            .registry
+            .get(parsed.channel_id())
+            .ok_or_else(|| OrdererError::ChannelNotFound(parsed.channel_id().to_string()))?;
+        let size = envelope.payload.len() + envelope.signature.len();
+        let max = channel.config().orderer.batch_size.absolute_max_bytes;
+        if size > max as usize {
+            return Err(OrdererError::TooLarge {
+                channel: channel.id().to_string(),
+                size,
+                max,
+            });
+        }
+        match parsed.header_type()? {
+            HeaderType::EndorserTransaction => {}
+            HeaderType::ConfigUpdate => {
+                return Err(OrdererError::BadRequest(CONFIG_UPDATES_UNAVAILABLE.into()));
+            }
+            other => {
+                return Err(OrdererError::BadRequest(format!(
+                    "header type {} cannot be broadcast: the orderer orders ENDORSER_TRANSACTION envelopes",
+                    other.as_str_name()
+                )));
+            }
+        }
+        parsed.check_timestamp(SystemTime::now())?;
+        let config = channel.config().clone();
+        tokio::task::spawn_blocking(move || authenticate(&config, &parsed, Access::Write))
+            .await
+            .map_err(|e| OrdererError::Internal(format!("signature check task failed: {e}")))??;
+        // The signature covers `payload`, kept byte for byte; the envelope around it is two bytes
+        // fields, whose encoding is canonical.
+        Ok((channel, envelope.encode_to_vec().into()))
+    }
+}
+
+fn response(outcome: Result<(), OrdererError>) -> BroadcastResponse {
+    match outcome {
+        Ok(()) => BroadcastResponse {
+            status: Status::Success as i32,
+            info: String::new(),
+        },
+        Err(e) => {
+            tracing::debug!(error = %e, "broadcast refused");
+            BroadcastResponse {
+                status: e.fabric_status() as i32,
+                info: e.to_string(),
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The committer: one actor per channel that turns delivered blocks into committed state (the
+//! validate step). For each block in order: check the hash chain and the orderer's signature, validate
+//! every transaction (in parallel where possible, MVCC in order), record the validation codes in the
+//! block's TRANSACTIONS_FILTER, commit block and state atomically, then publish the block's summary to
+//! commit-status waiters and event streams.
+
+use std::sync::Arc;
+
+use carechain_channel::block;
+use carechain_proto::common::{Block, BlockMetadataIndex};
+use peer_core::block::validate_block;
+use peer_core::blocksig::check_delivered_block;
+use peer_core::summary::BlockSummary;
+use prost::Message;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::channel::Channel;
+use crate::error::PeerError;
+
+/// Starts the committer of `ch`; blocks arrive on `rx`. When a block cannot be used, `refetch` asks the
+/// puller to fetch again from the ledger height (from another orderer).
+pub fn spawn(ch: Arc<Channel>, mut rx: mpsc::Receiver<Block>, refetch: Arc<Notify>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(block) = rx.recv().await {
+            let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
+            let height = ch.ledger.height();
+            if number < height {
+                continue;
+            }
+            if number > height {
+                tracing::warn!(channel = %ch.id, number, height, "block out of order; refetching");
+                refetch.notify_one();
+                continue;
+            }
+            let c = ch.clone();
+            match tokio::task::spawn_blocking(move || commit(&c, block)).await {
+                Ok(Ok(summary)) => {
+                    let valid = summary
+                        .txs
+                        .iter()
+                        .filter(|t| t.code == carechain_proto::protos::TxValidationCode::Valid)
+                        .count();
+                    tracing::debug!(channel = %ch.id, number, txs = summary.txs.len(), valid, "committed block");
+                    ch.publish(summary);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(channel = %ch.id, number, error = %e, "block rejected; refetching from another orderer");
+                    refetch.notify_one();
+                }
+                Err(e) => {
+                    tracing::error!(channel = %ch.id, number, error = %e, "committer task failed");
+                    refetch.notify_one();
+                }
+            }
+        }
+    })
+}
+
+/// Validates and commits one block (the next one). Blocking: runs on the blocking pool.
+pub fn commit(ch: &Channel, mut block: Block) -> Result<BlockSummary, PeerError> {
+    let config = ch.config();
+    let tip = ch.ledger.tip_hash();
+    check_delivered_block(&block, tip.as_ref(), &config).map_err(|e| PeerError::BadRequest(e.to_string()))?;
+    let header = block
+        .header
+        .clone()
+        .ok_or_else(|| PeerError::BadRequest("block has no header".into()))?;
+    let envelopes = block.data.as_ref().map(|d| d.data.clone()).unwrap_or_default();
+    let validated = {
+        let snap = ch.ledger.snapshot();
+        validate_block(header.number, &envelopes, &config, &snap)?
+    };
+    for (i, o) in validated.outcomes.iter().enumerate() {
+        if o.code != carechain_proto::protos::TxValidationCode::Valid {
+            tracing::info!(channel = %ch.id, block = header.number, tx = i, tx_id = o.tx_id.as_deref().unwrap_or(""), code = o.code.as_str_name(), reason = %o.reason, "invalid transaction");
+        }
+    }
+    block::set_slot(
+        &mut block,
+        BlockMetadataIndex::TransactionsFilter,
+        validated.filter().into(),
+    );
+    ch.ledger.commit(
+        header.number,
+        &block.encode_to_vec(),
+        block::header_hash(&header),
+        &validated.updates,
+    )?;
+    Ok(BlockSummary::from_validated(header.number, &validated))
+}

@@ -1,0 +1,230 @@
+//! The peer's shared state and its two central operations: processing a proposal (the endorse step,
+//! used by the Endorser service and by the local gateway) and joining a channel.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use carechain_channel::{ChannelConfig, block};
+use carechain_crypto::msp::{MspManager, SigningIdentity};
+use carechain_ledger::{Ledger, LedgerOptions};
+use carechain_proto::common::{Block, BlockMetadataIndex};
+use carechain_proto::protos::{ProposalResponse, SignedProposal};
+use carechain_transport::{TlsIdentity, TrustStore};
+use parking_lot::RwLock;
+use peer_core::endorse;
+use peer_core::proposal;
+use peer_core::state::{BlockUpdates, StateView};
+use prost::Message;
+use rustls::pki_types::CertificateDer;
+use time::OffsetDateTime;
+
+use crate::chaincodes::Chaincodes;
+use crate::channel::Channel;
+use crate::config::PeerConfig;
+use crate::error::PeerError;
+
+/// Version reported in `ChaincodeAction.chaincode_id` until chaincode definitions carry one.
+const BUILTIN_VERSION: &str = "1.0";
+
+/// State shared by every service of one peer.
+pub struct Peer {
+    /// Configuration.
+    pub config: PeerConfig,
+    /// The peer's signing identity (endorsements, Deliver requests).
+    pub signer: Arc<SigningIdentity>,
+    /// The peer's own MSP, for authenticating admin requests.
+    pub local_msp: MspManager,
+    /// TLS identity for outgoing connections.
+    pub tls: TlsIdentity,
+    /// The org's own TLS CA (PEM), always trusted.
+    pub own_tls_ca: Vec<u8>,
+    /// Trusted TLS CAs for client certificates (all joined channels' orgs).
+    pub trust: TrustStore,
+    /// Built-in contracts.
+    pub chaincodes: Chaincodes,
+    channels: RwLock<BTreeMap<String, Arc<Channel>>>,
+}
+
+impl Peer {
+    /// Loads identity and TLS material.
+    pub fn new(config: PeerConfig) -> Result<Peer, PeerError> {
+        let signer = SigningIdentity::load(&config.msp_dir, config.msp_id.clone())?;
+        let local_msp = MspManager::new([carechain_crypto::msp::load_msp(&config.msp_dir, &config.msp_id)?])?;
+        let tls = TlsIdentity::from_files(&config.tls.cert, &config.tls.key)?;
+        let own_tls_ca = std::fs::read(&config.tls.ca)
+            .map_err(|e| PeerError::Config(format!("{}: {e}", config.tls.ca.display())))?;
+        let trust = TrustStore::new(carechain_transport::certs_from_pem(&own_tls_ca, "TLS CA")?)?;
+        Ok(Peer {
+            config,
+            signer: Arc::new(signer),
+            local_msp,
+            tls,
+            own_tls_ca,
+            trust,
+            chaincodes: Chaincodes::builtin(),
+            channels: RwLock::new(BTreeMap::new()),
+        })
+    }
+
+    /// A joined channel.
+    pub fn channel(&self, id: &str) -> Option<Arc<Channel>> {
+        self.channels.read().get(id).cloned()
+    }
+
+    /// Names of joined channels.
+    pub fn channel_ids(&self) -> Vec<String> {
+        self.channels.read().keys().cloned().collect()
+    }
+
+    fn ledger_dir(&self, channel: &str) -> PathBuf {
+        self.config.data_dir.join("ledgers").join(channel)
+    }
+
+    /// Checks, simulates and (when `sign`) endorses a proposal. CPU-bound: call from a blocking context.
+    pub fn process_proposal(
+        &self,
+        signed: &SignedProposal,
+        sign: bool,
+    ) -> Result<ProposalResponse, PeerError> {
+        let prop = proposal::parse(signed).map_err(|e| PeerError::BadProposal(e.to_string()))?;
+        let ch = self
+            .channel(prop.channel_id())
+            .ok_or_else(|| PeerError::ChannelNotJoined(prop.channel_id().to_string()))?;
+        let config = ch.config();
+        let checked = proposal::check(prop, &config.msps, OffsetDateTime::now_utc())
+            .map_err(|e| PeerError::Forbidden(e.to_string()))?;
+        config
+            .evaluate(
+                "/Channel/Application/Writers",
+                std::slice::from_ref(&checked.creator),
+            )
+            .map_err(|e| {
+                PeerError::Forbidden(format!("proposal creator may not write to the channel: {e}"))
+            })?;
+        let contract = self.chaincodes.get(&checked.proposal.chaincode).ok_or_else(|| {
+            PeerError::BadProposal(format!(
+                "chaincode {} is not available on this peer (available: {})",
+                checked.proposal.chaincode,
+                self.chaincodes.names().join(", ")
+            ))
+        })?;
+        let snap = ch.ledger.snapshot();
+        if snap.tx_exists(checked.proposal.tx_id())? {
+            return Err(PeerError::Duplicate(checked.proposal.tx_id().to_string()));
+        }
+        let sim = endorse::simulate(&snap, contract.as_ref(), &checked);
+        Ok(if sign {
+            endorse::endorse(&checked, &sim, BUILTIN_VERSION, &self.signer)
+        } else {
+            ProposalResponse {
+                version: 1,
+                response: Some(sim.response),
+                ..Default::default()
+            }
+        })
+    }
+
+    /// Joins a channel from its genesis block: creates the ledger, commits block 0 and registers the
+    /// channel. The caller starts the channel's block puller and committer.
+    pub fn join(&self, genesis: &Block) -> Result<Arc<Channel>, PeerError> {
+        let number = genesis.header.as_ref().map_or(u64::MAX, |h| h.number);
+        if number != 0 {
+            return Err(PeerError::BadRequest(format!(
+                "a channel is joined with its genesis block (block 0), not block {number}"
+            )));
+        }
+        let config = ChannelConfig::from_block(genesis).map_err(|e| PeerError::BadRequest(e.to_string()))?;
+        if config.application_org_by_msp(&self.config.msp_id).is_none() {
+            return Err(PeerError::Forbidden(format!(
+                "{} is not a member of channel {} (members: {})",
+                self.config.msp_id,
+                config.channel_id,
+                config
+                    .application_orgs
+                    .values()
+                    .map(|o| o.msp_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if self.channel(&config.channel_id).is_some() {
+            return Err(PeerError::AlreadyJoined(config.channel_id.clone()));
+        }
+        let ledger = Arc::new(Ledger::open(
+            &self.ledger_dir(&config.channel_id),
+            &self.ledger_options(),
+        )?);
+        if ledger.height() == 0 {
+            let mut b = genesis.clone();
+            block::set_slot(&mut b, BlockMetadataIndex::TransactionsFilter, vec![0u8].into());
+            let hash = block::header_hash(
+                b.header
+                    .as_ref()
+                    .ok_or(PeerError::BadRequest("no header".into()))?,
+            );
+            ledger.commit(0, &b.encode_to_vec(), hash, &BlockUpdates::default())?;
+        }
+        self.register(config, ledger)
+    }
+
+    fn ledger_options(&self) -> LedgerOptions {
+        LedgerOptions {
+            sync_writes: self.config.sync_writes,
+            ..LedgerOptions::default()
+        }
+    }
+
+    fn register(&self, config: ChannelConfig, ledger: Arc<Ledger>) -> Result<Arc<Channel>, PeerError> {
+        let id = config.channel_id.clone();
+        let ch = Arc::new(Channel::new(&id, ledger, config));
+        self.channels.write().insert(id, ch.clone());
+        self.refresh_trust()?;
+        Ok(ch)
+    }
+
+    /// Re-opens every channel found in the data directory (after a restart).
+    pub fn reopen_channels(&self) -> Result<Vec<Arc<Channel>>, PeerError> {
+        let dir = self.config.data_dir.join("ledgers");
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(out);
+        };
+        for e in entries.flatten() {
+            let ledger = Arc::new(Ledger::open(&e.path(), &self.ledger_options())?);
+            if ledger.height() == 0 {
+                continue;
+            }
+            let config = latest_config(&ledger)?;
+            out.push(self.register(config, ledger)?);
+        }
+        Ok(out)
+    }
+
+    /// Trusts the TLS CAs of every org of every joined channel (and our own).
+    pub fn refresh_trust(&self) -> Result<(), PeerError> {
+        let mut certs: Vec<CertificateDer<'static>> =
+            carechain_transport::certs_from_pem(&self.own_tls_ca, "TLS CA")?;
+        for ch in self.channels.read().values() {
+            certs.extend(ch.config().tls_ca_certs().into_iter().map(CertificateDer::from));
+        }
+        self.trust.replace(certs)?;
+        Ok(())
+    }
+}
+
+/// The configuration in force at the ledger's tip: the config block the last block points to.
+pub fn latest_config(ledger: &Ledger) -> Result<ChannelConfig, PeerError> {
+    let tip = read_block(ledger, ledger.height().saturating_sub(1))?;
+    let idx = block::last_config_index(&tip).map_err(|e| PeerError::Corrupt(e.to_string()))?;
+    let cfg_block = read_block(ledger, idx)?;
+    ChannelConfig::from_block(&cfg_block).map_err(|e| PeerError::Corrupt(e.to_string()))
+}
+
+/// A committed block, decoded.
+pub fn read_block(ledger: &Ledger, number: u64) -> Result<Block, PeerError> {
+    let raw = ledger
+        .block_bytes(number)?
+        .ok_or_else(|| PeerError::Corrupt(format!("block {number} missing from the ledger")))?;
+    Block::decode(raw.as_slice()).map_err(|e| PeerError::Corrupt(format!("block {number}: {e}")))
+}

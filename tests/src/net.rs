@@ -1,0 +1,441 @@
+//! [`TestNet`]: build and run a consortium network for one test.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use carechain::admin::NodeAdmin;
+use carechain_channel::configtx::ConfigTx;
+use carechain_channel::genesis::{build_config, genesis_block};
+use carechain_crypto::msp::SigningIdentity;
+use carechain_gateway::client::GatewayClient;
+use carechain_orderer::OrdererConfig;
+use carechain_peer::{PeerConfig, TlsFiles};
+use carechain_proto::common::Block;
+use carechain_transport::ClientTls;
+use prost::Message;
+
+/// What network to build.
+#[derive(Clone, Debug)]
+pub struct NetSpec {
+    /// Application org names (`Org1`, `Org2`, ...); each gets one peer, an admin and `User1`.
+    pub orgs: Vec<String>,
+    /// Number of orderers.
+    pub orderers: usize,
+    /// Channel name.
+    pub channel: String,
+    /// Batch size.
+    pub max_message_count: u32,
+    /// Batch timeout, e.g. `200ms`.
+    pub batch_timeout: String,
+    /// Absolute max bytes of one envelope.
+    pub absolute_max_bytes: u32,
+    /// Extra profile YAML for the Application section (e.g. custom policies), indented 6 spaces.
+    pub application_extra: String,
+}
+
+impl Default for NetSpec {
+    fn default() -> Self {
+        NetSpec {
+            orgs: vec!["Org1".into(), "Org2".into()],
+            orderers: 1,
+            channel: "testchannel".into(),
+            max_message_count: 100,
+            batch_timeout: "200ms".into(),
+            absolute_max_bytes: 1024 * 1024,
+            application_extra: String::new(),
+        }
+    }
+}
+
+/// One node process.
+pub struct Node {
+    /// Node name.
+    pub name: String,
+    /// `orderer` or `peer`.
+    pub kind: &'static str,
+    /// Client address.
+    pub address: SocketAddr,
+    /// Config file.
+    pub config: PathBuf,
+    /// Log file.
+    pub log: PathBuf,
+    /// MSP id of its org.
+    pub msp_id: String,
+    /// Org's admin MSP dir.
+    pub admin_msp: PathBuf,
+    /// Org's TLS CA.
+    pub tls_ca: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Whether the process is running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+}
+
+/// A running test network.
+pub struct TestNet {
+    /// Everything lives here (removed on drop).
+    pub root: tempfile::TempDir,
+    /// The spec it was built from.
+    pub spec: NetSpec,
+    /// Orderers.
+    pub orderers: Vec<Node>,
+    /// Peers, one per org, in `spec.orgs` order.
+    pub peers: Vec<Node>,
+    /// The channel's genesis block.
+    pub genesis: Block,
+}
+
+/// The `carechain` binary next to the test executable (`target/<profile>/carechain`).
+pub fn binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable has no parent dir")?;
+    let bin = dir.join("carechain");
+    if !bin.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --bin carechain)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn domain(org: &str) -> String {
+    format!("{}.test.local", org.to_lowercase())
+}
+
+impl TestNet {
+    /// Generates material, starts every node, joins the channel and waits until peers hold block 0.
+    pub async fn start(spec: NetSpec) -> anyhow::Result<TestNet> {
+        carechain_transport::install_crypto_provider();
+        let root = tempfile::tempdir()?;
+        let dir = root.path().to_path_buf();
+        write_crypto_spec(&dir, &spec)?;
+        carechain_crypto::cryptogen::generate(&dir.join("crypto-config.yaml"), &dir.join("crypto"), false)?;
+        let mut orderers = Vec::new();
+        let mut cluster_ports = Vec::new();
+        for i in 0..spec.orderers {
+            let name = format!("orderer{i}.orderer.test.local");
+            let home = dir
+                .join("crypto/ordererOrganizations/orderer.test.local/orderers")
+                .join(&name);
+            let mut cfg =
+                OrdererConfig::for_node_home(&name, "OrdererMSP", &home, &dir.join("data").join(&name));
+            cfg.listen_address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+            let cp = free_port()?;
+            cfg.cluster_listen_address = Some(SocketAddr::from(([127, 0, 0, 1], cp)));
+            cluster_ports.push((cp, home));
+            let path = dir.join(format!("{name}.yaml"));
+            std::fs::write(&path, serde_yaml_ng::to_string(&cfg)?)?;
+            orderers.push(node(
+                &dir,
+                &name,
+                "orderer",
+                cfg.listen_address,
+                path,
+                "OrdererMSP",
+                "orderer.test.local",
+                true,
+            ));
+        }
+        let mut peers = Vec::new();
+        for org in &spec.orgs {
+            let d = domain(org);
+            let name = format!("peer0.{d}");
+            let home = dir
+                .join("crypto/peerOrganizations")
+                .join(&d)
+                .join("peers")
+                .join(&name);
+            let cfg = PeerConfig {
+                name: name.clone(),
+                msp_id: format!("{org}MSP"),
+                msp_dir: home.join("msp"),
+                tls: TlsFiles {
+                    cert: home.join("tls/server.crt"),
+                    key: home.join("tls/server.key"),
+                    ca: home.join("tls/ca.crt"),
+                },
+                listen_address: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+                data_dir: dir.join("data").join(&name),
+                max_message_size: 100 * 1024 * 1024,
+                sync_writes: true,
+                endorsement_timeout_ms: 10_000,
+                broadcast_timeout_ms: 10_000,
+                operations_listen_address: None,
+            };
+            let path = dir.join(format!("{name}.yaml"));
+            std::fs::write(&path, serde_yaml_ng::to_string(&cfg)?)?;
+            peers.push(node(
+                &dir,
+                &name,
+                "peer",
+                cfg.listen_address,
+                path,
+                &format!("{org}MSP"),
+                &d,
+                false,
+            ));
+        }
+        write_configtx(&dir, &spec, &orderers, &peers, &cluster_ports)?;
+        let tx = ConfigTx::load(&dir.join("configtx.yaml"))?;
+        let genesis = genesis_block(&spec.channel, build_config(&tx, "Test", &spec.channel)?);
+        std::fs::write(dir.join("genesis.block"), genesis.encode_to_vec())?;
+        let mut net = TestNet {
+            root,
+            spec,
+            orderers,
+            peers,
+            genesis,
+        };
+        for i in 0..net.orderers.len() {
+            net.start_node("orderer", i)?;
+        }
+        for i in 0..net.peers.len() {
+            net.start_node("peer", i)?;
+        }
+        for i in 0..net.orderers.len() {
+            net.admin("orderer", i).await?.join(net.genesis.clone()).await?;
+        }
+        for i in 0..net.peers.len() {
+            net.admin("peer", i).await?.join(net.genesis.clone()).await?;
+        }
+        Ok(net)
+    }
+
+    fn nodes(&mut self, kind: &str) -> &mut Vec<Node> {
+        if kind == "orderer" {
+            &mut self.orderers
+        } else {
+            &mut self.peers
+        }
+    }
+
+    /// Starts (or restarts) a node process and waits until its port accepts connections.
+    pub fn start_node(&mut self, kind: &str, i: usize) -> anyhow::Result<()> {
+        let bin = binary()?;
+        let n = &mut self.nodes(kind)[i];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&n.log)?;
+        let child = Command::new(bin)
+            .args([n.kind, "start", "--config"])
+            .arg(&n.config)
+            .env("CARECHAIN_LOG", "info")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("starting {}", n.name))?;
+        n.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(n.address).is_err() {
+            if Instant::now() > deadline || !n.is_running() {
+                bail!(
+                    "{} did not start; log:\n{}",
+                    n.name,
+                    std::fs::read_to_string(&n.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// kill -9.
+    pub fn kill9(&mut self, kind: &str, i: usize) {
+        if let Some(mut c) = self.nodes(kind)[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// An admin session with a node, as its org's admin.
+    pub async fn admin(&self, kind: &str, i: usize) -> anyhow::Result<NodeAdmin> {
+        let n = if kind == "orderer" {
+            &self.orderers[i]
+        } else {
+            &self.peers[i]
+        };
+        let signer = Arc::new(SigningIdentity::load(&n.admin_msp, n.msp_id.clone())?);
+        NodeAdmin::connect(&n.address.to_string(), &tls_to(n)?, signer).await
+    }
+
+    /// A gateway client on org `i`'s peer acting as `user` (e.g. `User1`, `Admin`).
+    pub async fn gateway(&self, i: usize, user: &str) -> anyhow::Result<GatewayClient> {
+        let signer = Arc::new(self.user(i, user)?);
+        let n = &self.peers[i];
+        Ok(GatewayClient::connect(&n.address.to_string(), &tls_to(n)?, signer).await?)
+    }
+
+    /// A user's signing identity from org `i`.
+    pub fn user(&self, i: usize, user: &str) -> anyhow::Result<SigningIdentity> {
+        let d = domain(&self.spec.orgs[i]);
+        let msp = self
+            .root
+            .path()
+            .join("crypto/peerOrganizations")
+            .join(&d)
+            .join("users")
+            .join(format!("{user}@{d}"))
+            .join("msp");
+        Ok(SigningIdentity::load(&msp, format!("{}MSP", self.spec.orgs[i]))?)
+    }
+
+    /// The committed height of the channel on peer `i` (through its admin service).
+    pub async fn height(&self, i: usize) -> anyhow::Result<u64> {
+        let info = self.admin("peer", i).await?.info(&self.spec.channel).await?;
+        Ok(info.info.map_or(0, |x| x.height))
+    }
+
+    /// Waits until every running peer reaches at least `height`.
+    pub async fn wait_height(&self, height: u64, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        for i in 0..self.peers.len() {
+            loop {
+                if self.height(i).await.unwrap_or(0) >= height {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!("peer {i} did not reach height {height}");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A node's log so far.
+    pub fn log(&self, kind: &str, i: usize) -> String {
+        let n = if kind == "orderer" {
+            &self.orderers[i]
+        } else {
+            &self.peers[i]
+        };
+        std::fs::read_to_string(&n.log).unwrap_or_default()
+    }
+}
+
+impl Drop for TestNet {
+    fn drop(&mut self) {
+        for n in self.orderers.iter_mut().chain(self.peers.iter_mut()) {
+            if let Some(mut c) = n.child.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+fn tls_to(n: &Node) -> anyhow::Result<ClientTls> {
+    Ok(ClientTls {
+        ca_pem: std::fs::read(&n.tls_ca)?,
+        identity: None,
+        server_name: Some("127.0.0.1".into()),
+        max_message_bytes: 100 * 1024 * 1024,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn node(
+    dir: &Path,
+    name: &str,
+    kind: &'static str,
+    address: SocketAddr,
+    config: PathBuf,
+    msp_id: &str,
+    domain: &str,
+    orderer: bool,
+) -> Node {
+    let orgs = if orderer {
+        "ordererOrganizations"
+    } else {
+        "peerOrganizations"
+    };
+    let org_dir = dir.join("crypto").join(orgs).join(domain);
+    Node {
+        name: name.to_string(),
+        kind,
+        address,
+        config,
+        log: dir.join(format!("{name}.log")),
+        msp_id: msp_id.to_string(),
+        admin_msp: org_dir.join("users").join(format!("Admin@{domain}")).join("msp"),
+        tls_ca: org_dir
+            .join("msp/tlscacerts")
+            .join(format!("tlsca.{domain}-cert.pem")),
+        child: None,
+    }
+}
+
+fn write_crypto_spec(dir: &Path, spec: &NetSpec) -> anyhow::Result<()> {
+    let mut y = String::from(
+        "OrdererOrgs:\n  - Name: Orderer\n    Domain: orderer.test.local\n    MSPID: OrdererMSP\n    Specs:\n",
+    );
+    for i in 0..spec.orderers {
+        y.push_str(&format!("      - Hostname: orderer{i}\n"));
+    }
+    y.push_str("PeerOrgs:\n");
+    for org in &spec.orgs {
+        y.push_str(&format!(
+            "  - Name: {org}\n    Domain: {}\n    MSPID: {org}MSP\n    Template:\n      Count: 1\n    Users:\n      Count: 2\n",
+            domain(org)
+        ));
+    }
+    std::fs::write(dir.join("crypto-config.yaml"), y)?;
+    Ok(())
+}
+
+fn write_configtx(
+    dir: &Path,
+    spec: &NetSpec,
+    orderers: &[Node],
+    peers: &[Node],
+    cluster: &[(u16, PathBuf)],
+) -> anyhow::Result<()> {
+    let mut y = String::from(
+        "Organizations:\n  - Name: Orderer\n    ID: OrdererMSP\n    MSPDir: crypto/ordererOrganizations/orderer.test.local/msp\n    OrdererEndpoints:\n",
+    );
+    for o in orderers {
+        y.push_str(&format!("      - {}\n", o.address));
+    }
+    for (org, p) in spec.orgs.iter().zip(peers) {
+        y.push_str(&format!(
+            "  - Name: {org}\n    ID: {org}MSP\n    MSPDir: crypto/peerOrganizations/{}/msp\n    AnchorPeers:\n      - Host: 127.0.0.1\n        Port: {}\n",
+            domain(org),
+            p.address.port()
+        ));
+    }
+    y.push_str(&format!(
+        "Profiles:\n  Test:\n    Orderer:\n      BatchTimeout: {}\n      BatchSize:\n        MaxMessageCount: {}\n        AbsoluteMaxBytes: {}\n        PreferredMaxBytes: {}\n      EtcdRaft:\n        Consenters:\n",
+        spec.batch_timeout, spec.max_message_count, spec.absolute_max_bytes, spec.absolute_max_bytes
+    ));
+    for (port, home) in cluster {
+        let cert = home.join("tls/server.crt");
+        y.push_str(&format!(
+            "          - Host: 127.0.0.1\n            Port: {port}\n            ClientTLSCert: {}\n            ServerTLSCert: {}\n",
+            cert.display(),
+            cert.display()
+        ));
+    }
+    y.push_str("      Organizations: [Orderer]\n    Application:\n      Organizations: [");
+    y.push_str(&spec.orgs.join(", "));
+    y.push_str("]\n");
+    y.push_str(&spec.application_extra);
+    std::fs::write(dir.join("configtx.yaml"), y)?;
+    Ok(())
+}
