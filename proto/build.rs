@@ -16,6 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let mut files = Vec::new();
     for dir in ["fabric", "google", "carechain"] {
+        // Watching the directories too makes a newly added .proto file trigger a rebuild.
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
         collect(&root.join(dir), &mut files)?;
     }
     files.sort();

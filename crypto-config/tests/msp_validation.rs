@@ -97,7 +97,7 @@ fn unknown_msp_names_the_channel_msps() {
     let err = mgr.deserialize_identity(&claimed.encode_to_vec()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown MSP id HospitalZMSP (channel MSPs: HospitalAMSP, HospitalBMSP)"
+        "unknown MSP id HospitalZMSP (known MSPs: HospitalAMSP, HospitalBMSP)"
     );
 }
 

@@ -28,7 +28,7 @@ pub enum MspError {
         reason: String,
     },
     /// The identity claims an MSP that is not part of this channel.
-    #[error("unknown MSP id {msp} (channel MSPs: {known})")]
+    #[error("unknown MSP id {msp} (known MSPs: {known})")]
     UnknownMsp {
         /// The MSP id claimed.
         msp: String,

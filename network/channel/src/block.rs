@@ -104,11 +104,12 @@ pub fn signed_bytes(value: &[u8], signature_header: &[u8], header: &BlockHeader)
     msg
 }
 
-/// The `OrdererBlockMetadata` value recorded in the SIGNATURES slot.
-pub fn orderer_metadata_value(last_config: u64) -> Vec<u8> {
+/// The `OrdererBlockMetadata` value recorded in the SIGNATURES slot: the last config block's number and
+/// the consensus metadata (the Raft index of the block, for Raft).
+pub fn orderer_metadata_value(last_config: u64, consenter_metadata: Bytes) -> Vec<u8> {
     OrdererBlockMetadata {
         last_config: Some(LastConfig { index: last_config }),
-        consenter_metadata: Bytes::new(),
+        consenter_metadata,
     }
     .encode_to_vec()
 }
@@ -269,7 +270,12 @@ mod tests {
     #[test]
     fn signature_metadata_roundtrips() {
         let mut b = new_block(3, &[1; 32], vec![]);
-        set_signature(&mut b, orderer_metadata_value(2), b"sh".to_vec(), b"sig".to_vec());
+        set_signature(
+            &mut b,
+            orderer_metadata_value(2, Bytes::new()),
+            b"sh".to_vec(),
+            b"sig".to_vec(),
+        );
         assert_eq!(last_config_index(&b).unwrap(), 2);
         let md = signatures(&b).unwrap().unwrap();
         assert_eq!(md.signatures[0].signature.as_ref(), b"sig");

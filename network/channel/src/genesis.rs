@@ -357,7 +357,7 @@ pub fn genesis_block(channel_id: &str, config: Config) -> Block {
     };
     let mut b = block::new_block(0, &[], vec![envelope.encode_to_vec().into()]);
     let md = carechain_proto::common::Metadata {
-        value: block::orderer_metadata_value(0).into(),
+        value: block::orderer_metadata_value(0, Bytes::new()).into(),
         signatures: Vec::new(),
     };
     block::set_slot(

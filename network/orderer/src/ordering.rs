@@ -16,7 +16,7 @@ use bytes::Bytes;
 use carechain_channel::block::{check_chain, header_hash, new_block, set_signature, signed_bytes};
 use carechain_channel::config::OrdererParams;
 use carechain_crypto::msp::SigningIdentity;
-use carechain_proto::common::{Block, LastConfig, OrdererBlockMetadata, SignatureHeader};
+use carechain_proto::common::{Block, SignatureHeader};
 use prost::Message;
 
 use crate::OrdererError;
@@ -240,11 +240,7 @@ impl OrderingCore {
 /// The `OrdererBlockMetadata` value recorded with a block's signature: the last config index and the
 /// consenter's own metadata (Raft records its log index there; solo leaves it empty).
 pub fn metadata_value(last_config: u64, consenter_metadata: Bytes) -> Vec<u8> {
-    OrdererBlockMetadata {
-        last_config: Some(LastConfig { index: last_config }),
-        consenter_metadata,
-    }
-    .encode_to_vec()
+    carechain_channel::block::orderer_metadata_value(last_config, consenter_metadata)
 }
 
 /// Signs `block` as this orderer in Fabric's layout: `SignatureHeader{creator, nonce}`, a signature over

@@ -193,7 +193,10 @@ fn blocks_are_signed_in_fabric_layout() {
     sign_block(&mut block, &signer, 2, Bytes::new()).unwrap();
     assert_eq!(last_config_index(&block).unwrap(), 2);
     let md = signatures(&block).unwrap().unwrap();
-    assert_eq!(md.value.as_ref(), orderer_metadata_value(2).as_slice());
+    assert_eq!(
+        md.value.as_ref(),
+        orderer_metadata_value(2, bytes::Bytes::new()).as_slice()
+    );
     let sh = SignatureHeader::decode(md.signatures[0].signature_header.as_ref()).unwrap();
     assert_eq!(sh.creator.as_ref(), signer.serialize());
     assert_eq!(sh.nonce.len(), 24);

@@ -195,7 +195,12 @@ pub async fn serve_tls(
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         loop {
-            let (tcp, peer) = match listener.accept().await {
+            // Stop accepting (and release the port) as soon as the server drops the stream.
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = tx.closed() => break,
+            };
+            let (tcp, peer) = match accepted {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -204,9 +209,6 @@ pub async fn serve_tls(
                 }
             };
             let _ = tcp.set_nodelay(true);
-            if tx.is_closed() {
-                break;
-            }
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
