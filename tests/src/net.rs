@@ -264,22 +264,36 @@ impl TestNet {
         }
     }
 
-    /// An admin session with a node, as its org's admin.
-    pub async fn admin(&self, kind: &str, i: usize) -> anyhow::Result<NodeAdmin> {
-        let n = if kind == "orderer" {
+    /// Node `i` of `kind` (`orderer` or `peer`).
+    pub fn node(&self, kind: &str, i: usize) -> &Node {
+        if kind == "orderer" {
             &self.orderers[i]
         } else {
             &self.peers[i]
-        };
+        }
+    }
+
+    /// TLS settings of a client of node `i` of `kind` (server-authenticated TLS, no client certificate).
+    pub fn client_tls(&self, kind: &str, i: usize) -> anyhow::Result<ClientTls> {
+        tls_to(self.node(kind, i))
+    }
+
+    /// An admin session with a node, as its org's admin.
+    pub async fn admin(&self, kind: &str, i: usize) -> anyhow::Result<NodeAdmin> {
+        let n = self.node(kind, i);
         let signer = Arc::new(SigningIdentity::load(&n.admin_msp, n.msp_id.clone())?);
         NodeAdmin::connect(&n.address.to_string(), &tls_to(n)?, signer).await
     }
 
     /// A gateway client on org `i`'s peer acting as `user` (e.g. `User1`, `Admin`).
     pub async fn gateway(&self, i: usize, user: &str) -> anyhow::Result<GatewayClient> {
-        let signer = Arc::new(self.user(i, user)?);
+        self.gateway_as(i, self.user(i, user)?).await
+    }
+
+    /// A gateway client on peer `i` acting as any identity (e.g. one the channel does not know).
+    pub async fn gateway_as(&self, i: usize, signer: SigningIdentity) -> anyhow::Result<GatewayClient> {
         let n = &self.peers[i];
-        Ok(GatewayClient::connect(&n.address.to_string(), &tls_to(n)?, signer).await?)
+        Ok(GatewayClient::connect(&n.address.to_string(), &tls_to(n)?, Arc::new(signer)).await?)
     }
 
     /// A user's signing identity from org `i`.
@@ -321,12 +335,18 @@ impl TestNet {
 
     /// A node's log so far.
     pub fn log(&self, kind: &str, i: usize) -> String {
-        let n = if kind == "orderer" {
-            &self.orderers[i]
-        } else {
-            &self.peers[i]
-        };
-        std::fs::read_to_string(&n.log).unwrap_or_default()
+        std::fs::read_to_string(&self.node(kind, i).log).unwrap_or_default()
+    }
+
+    /// Every node's log, labelled, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for (kind, n) in [("orderer", self.orderers.len()), ("peer", self.peers.len())] {
+            for i in 0..n {
+                out.push_str(&format!("\n===== {} =====\n{}", self.node(kind, i).name, self.log(kind, i)));
+            }
+        }
+        out
     }
 }
 
