@@ -1,7 +1,14 @@
 //! Test harness for black-box tests of carechain: a real network of `carechain` processes (orderers and
 //! peers) on 127.0.0.1 with mutual TLS between nodes, real RocksDB and certificates from cryptogen.
 //! Tests drive it through the gateway as users would, and can kill -9 and restart nodes.
+//!
+//! - [`net`]: build, start, kill and restart the network.
+//! - [`probe`]: observe it from outside (blocks with validation codes, state, snapshots, raw clients).
+//! - [`tamper`]: rewrite signed proposals and transactions the way an attacker or a buggy client would.
 
 pub mod net;
+pub mod probe;
+pub mod tamper;
 
 pub use net::{NetSpec, Node, TestNet};
+pub use probe::{Snapshot, args};

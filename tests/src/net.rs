@@ -114,7 +114,8 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn domain(org: &str) -> String {
+/// The DNS domain of an org in the test network (`org1.test.local`).
+pub(crate) fn domain(org: &str) -> String {
     format!("{}.test.local", org.to_lowercase())
 }
 
@@ -214,6 +215,8 @@ impl TestNet {
         for i in 0..net.peers.len() {
             net.admin("peer", i).await?.join(net.genesis.clone()).await?;
         }
+        net.wait_height(1, Duration::from_secs(20)).await?;
+        net.deploy("basic", 1, None).await?;
         Ok(net)
     }
 
@@ -331,6 +334,37 @@ impl TestNet {
             }
         }
         Ok(())
+    }
+
+    /// Approves (as every org's admin, through its own peer) and commits a chaincode definition with
+    /// `policy` (a signature policy; `None`: the channel's default MAJORITY Endorsement).
+    pub async fn deploy(&self, name: &str, sequence: u64, policy: Option<&str>) -> anyhow::Result<()> {
+        let def = serde_json::json!({
+            "name": name,
+            "version": format!("{sequence}.0"),
+            "sequence": sequence,
+            "endorsement_policy": match policy {
+                Some(p) => serde_json::json!({"signature": p}),
+                None => serde_json::json!({"channel_reference": "/Channel/Application/Endorsement"}),
+            },
+        })
+        .to_string();
+        let none = std::collections::BTreeMap::new();
+        for i in 0..self.peers.len() {
+            let gw = self.gateway(i, "Admin").await?;
+            let args = vec![b"ApproveChaincodeDefinitionForMyOrg".to_vec(), def.clone().into_bytes()];
+            gw.submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
+                .await
+                .with_context(|| format!("approving {name} as org {i}"))?;
+        }
+        let gw = self.gateway(0, "Admin").await?;
+        let args = vec![b"CommitChaincodeDefinition".to_vec(), def.into_bytes()];
+        gw.submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
+            .await
+            .with_context(|| format!("committing {name}"))?;
+        // Every peer must have committed the definition before clients use it.
+        let height = self.height(0).await?;
+        self.wait_height(height, Duration::from_secs(20)).await
     }
 
     /// A node's log so far.

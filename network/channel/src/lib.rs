@@ -12,6 +12,7 @@ pub mod dsl;
 pub mod genesis;
 pub mod keys;
 pub mod policy;
+pub mod update;
 
 use std::time::Duration;
 

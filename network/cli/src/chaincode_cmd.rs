@@ -29,9 +29,80 @@ pub struct CallArgs {
     pub transient: Option<String>,
 }
 
+/// A chaincode definition on the command line.
+#[derive(Args, Clone, Debug)]
+pub struct DefinitionArgs {
+    /// Channel.
+    #[arg(long)]
+    pub channel: String,
+    /// Chaincode name.
+    #[arg(long)]
+    pub name: String,
+    /// Version label.
+    #[arg(long)]
+    pub version: String,
+    /// Sequence: 1 for the first definition, +1 per change.
+    #[arg(long)]
+    pub sequence: u64,
+    /// Endorsement policy, e.g. `AND('HospitalAMSP.peer','InsurerMSP.peer')` (default: the channel's
+    /// `/Channel/Application/Endorsement`, MAJORITY of the member orgs).
+    #[arg(long = "signature-policy")]
+    pub signature_policy: Option<String>,
+    /// A channel policy reference instead, e.g. `/Channel/Application/Endorsement`.
+    #[arg(long = "channel-config-policy", conflicts_with = "signature_policy")]
+    pub channel_config_policy: Option<String>,
+}
+
+impl DefinitionArgs {
+    fn json(&self) -> String {
+        let policy = match (&self.signature_policy, &self.channel_config_policy) {
+            (Some(p), _) => serde_json::json!({ "signature": p }),
+            (None, Some(r)) => serde_json::json!({ "channel_reference": r }),
+            (None, None) => serde_json::json!({ "channel_reference": "/Channel/Application/Endorsement" }),
+        };
+        serde_json::json!({
+            "name": self.name,
+            "version": self.version,
+            "sequence": self.sequence,
+            "endorsement_policy": policy,
+        })
+        .to_string()
+    }
+}
+
 /// Chaincode subcommands.
 #[derive(Subcommand)]
 pub enum ChaincodeCommand {
+    /// Approve a chaincode definition for your organization (as an org admin, through your org's peer).
+    Approve {
+        #[command(flatten)]
+        def: DefinitionArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Commit a definition once enough organizations approved it (LifecycleEndorsement).
+    Commit {
+        #[command(flatten)]
+        def: DefinitionArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Which organizations approved a definition, and for those that approved something else, which
+    /// field differs.
+    Readiness {
+        #[command(flatten)]
+        def: DefinitionArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Committed chaincode definitions of a channel.
+    List {
+        /// Channel.
+        #[arg(long)]
+        channel: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Endorse, order and commit a transaction; prints the result once it is committed VALID.
     Invoke {
         #[command(flatten)]
@@ -81,11 +152,67 @@ pub fn build_transient(call: &CallArgs) -> anyhow::Result<BTreeMap<String, Vec<u
     Ok(map.iter().map(|(k, v)| (k.clone(), json_to_bytes(v))).collect())
 }
 
+const LIFECYCLE: &str = "_lifecycle";
+
+async fn lifecycle(client: &ClientArgs, channel: &str, func: &str, arg: Option<String>, submit: bool) -> anyhow::Result<Vec<u8>> {
+    let gw = GatewayClient::connect(&client.address, &client.tls()?, client.signer()?).await?;
+    let mut args = vec![func.as_bytes().to_vec()];
+    args.extend(arg.map(String::into_bytes));
+    let none = BTreeMap::new();
+    Ok(if submit {
+        let c = gw.submit_transaction(channel, LIFECYCLE, &args, &none).await?;
+        eprintln!("transaction {} committed VALID in block {}", c.tx_id, c.block);
+        c.result
+    } else {
+        gw.evaluate(channel, LIFECYCLE, &args, &none).await?
+    })
+}
+
+async fn run_lifecycle(cmd: ChaincodeCommand) -> anyhow::Result<()> {
+    match cmd {
+        ChaincodeCommand::Approve { def, client } => {
+            lifecycle(&client, &def.channel, "ApproveChaincodeDefinitionForMyOrg", Some(def.json()), true).await?;
+            println!("approved {} sequence {} for {}", def.name, def.sequence, client.msp_id);
+        }
+        ChaincodeCommand::Commit { def, client } => {
+            lifecycle(&client, &def.channel, "CommitChaincodeDefinition", Some(def.json()), true).await?;
+            println!("committed {} version {} sequence {} on {}", def.name, def.version, def.sequence, def.channel);
+        }
+        ChaincodeCommand::Readiness { def, client } => {
+            let out = lifecycle(&client, &def.channel, "CheckCommitReadiness", Some(def.json()), false).await?;
+            let r: serde_json::Value = serde_json::from_slice(&out)?;
+            if let Some(approvals) = r["approvals"].as_object() {
+                for (org, ok) in approvals {
+                    let mut line = format!("{org}: {}", if ok.as_bool() == Some(true) { "approved" } else { "not approved" });
+                    if let Some(fields) = r["mismatches"][org].as_array() {
+                        let f: Vec<&str> = fields.iter().filter_map(|x| x.as_str()).collect();
+                        line.push_str(&format!(" (approved a different definition: {} differ)", f.join(", ")));
+                    }
+                    println!("{line}");
+                }
+            }
+            println!("ready to commit: {}", r["ready"].as_bool() == Some(true));
+        }
+        ChaincodeCommand::List { channel, client } => {
+            let out = lifecycle(&client, &channel, "QueryChaincodeDefinitions", None, false).await?;
+            let defs: Vec<serde_json::Value> = serde_json::from_slice(&out)?;
+            for d in defs {
+                println!("{} version {} sequence {} policy {}", d["name"].as_str().unwrap_or(""), d["version"].as_str().unwrap_or(""), d["sequence"], d["endorsement_policy"]);
+            }
+        }
+        ChaincodeCommand::Invoke { .. } | ChaincodeCommand::Query { .. } => {
+            anyhow::bail!("not a lifecycle command")
+        }
+    }
+    Ok(())
+}
+
 /// Runs a chaincode subcommand.
 pub async fn run(cmd: ChaincodeCommand) -> anyhow::Result<()> {
     let (call, client, submit) = match cmd {
         ChaincodeCommand::Invoke { call, client } => (call, client, true),
         ChaincodeCommand::Query { call, client } => (call, client, false),
+        other => return run_lifecycle(other).await,
     };
     let args = build_args(&call)?;
     let transient = build_transient(&call)?;

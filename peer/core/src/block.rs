@@ -35,6 +35,8 @@ pub struct ValidatedBlock {
     pub outcomes: Vec<TxOutcome>,
     /// State, history and tx-index changes to commit.
     pub updates: BlockUpdates,
+    /// The configuration a valid config block installs.
+    pub new_config: Option<carechain_proto::common::Config>,
 }
 
 impl ValidatedBlock {
@@ -67,13 +69,24 @@ pub fn validate_block(
                 event: None,
                 is_config: false,
             },
-            Ok(Checked::Config { tx_id }) => TxOutcome {
-                code: Code::Valid,
+            // A config transaction must be alone in its block (the ordering service cuts it so).
+            Ok(Checked::Config { tx_id, .. }) if envelopes.len() != 1 => TxOutcome {
+                code: Code::InvalidConfigTransaction,
                 tx_id: Some(tx_id),
-                reason: String::new(),
+                reason: "a config transaction must be the only transaction of its block".into(),
                 event: None,
                 is_config: true,
             },
+            Ok(Checked::Config { tx_id, config }) => {
+                out.new_config = Some(*config);
+                TxOutcome {
+                    code: Code::Valid,
+                    tx_id: Some(tx_id),
+                    reason: String::new(),
+                    event: None,
+                    is_config: true,
+                }
+            }
             Ok(Checked::Endorser(tx)) => {
                 sequential(number, i as u64, tx, channel, view, &mut out.updates, &seen)?
             }

@@ -22,3 +22,5 @@ pub mod state;
 pub mod summary;
 pub mod txbuild;
 pub mod txcheck;
+pub mod lifecycle;
+pub mod configtx;

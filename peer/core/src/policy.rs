@@ -26,9 +26,26 @@ pub enum EndorsementPolicy {
     Channel(String),
 }
 
-/// The endorsement policy of `chaincode` as defined on the channel.
-pub fn chaincode_policy(_view: &dyn StateView, _chaincode: &str) -> Result<EndorsementPolicy, StateError> {
-    Ok(EndorsementPolicy::Channel(DEFAULT_ENDORSEMENT_POLICY.to_string()))
+/// Why the policies of a transaction could not be determined.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RequirementError {
+    /// State could not be read.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The chaincode has no committed definition on the channel.
+    #[error("chaincode {0} is not defined on this channel: approve and commit a definition first")]
+    Undefined(String),
+    /// A definition or lifecycle key is unusable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The endorsement policy of `chaincode` as its committed definition states it.
+pub fn chaincode_policy(view: &dyn StateView, chaincode: &str) -> Result<EndorsementPolicy, RequirementError> {
+    let def = crate::lifecycle::definition(view, chaincode)?.ok_or_else(|| RequirementError::Undefined(chaincode.to_string()))?;
+    def.endorsement_policy
+        .resolve()
+        .map_err(|e| RequirementError::Invalid(format!("definition of {chaincode}: {e}")))
 }
 
 /// Every policy the transaction must satisfy, each with a description for error messages.
@@ -36,7 +53,10 @@ pub fn endorsement_requirements(
     view: &dyn StateView,
     chaincode: &str,
     rwset: &TxRwSet,
-) -> Result<Vec<(String, EndorsementPolicy)>, StateError> {
+) -> Result<Vec<(String, EndorsementPolicy)>, RequirementError> {
+    if chaincode == crate::lifecycle::LIFECYCLE {
+        return lifecycle_requirements(rwset);
+    }
     let mut reqs = Vec::new();
     let mut needs_chaincode_policy = true;
     let mut any_write = false;
@@ -71,6 +91,28 @@ pub fn endorsement_requirements(
                 chaincode_policy(view, chaincode)?,
             ),
         );
+    }
+    Ok(reqs)
+}
+
+/// Lifecycle transactions are governed per key: an org's approval by that org, a definition by
+/// LifecycleEndorsement.
+fn lifecycle_requirements(rwset: &TxRwSet) -> Result<Vec<(String, EndorsementPolicy)>, RequirementError> {
+    let mut reqs: Vec<(String, EndorsementPolicy)> = Vec::new();
+    for ns in rwset.namespaces.iter().filter(|n| n.namespace == crate::lifecycle::LIFECYCLE) {
+        for key in ns.writes.iter().map(|(k, _)| k).chain(ns.metadata_writes.iter().map(|(k, _)| k)) {
+            let r = crate::lifecycle::key_requirement(key)
+                .ok_or_else(|| RequirementError::Invalid(format!("unknown lifecycle key {key:?}")))?;
+            if !reqs.iter().any(|(w, _)| *w == r.0) {
+                reqs.push(r);
+            }
+        }
+    }
+    if reqs.is_empty() {
+        reqs.push((
+            "lifecycle query".into(),
+            EndorsementPolicy::Channel(crate::lifecycle::LIFECYCLE_ENDORSEMENT.into()),
+        ));
     }
     Ok(reqs)
 }

@@ -71,10 +71,12 @@ pub struct EndorserTx {
 pub enum Checked {
     /// A valid-so-far endorser transaction (MVCC still to run).
     Endorser(EndorserTx),
-    /// A channel configuration transaction, processed by the config machinery.
+    /// A valid channel configuration transaction and the configuration it installs.
     Config {
-        /// Transaction id (may be empty for genesis).
+        /// Transaction id.
         tx_id: String,
+        /// The new configuration.
+        config: Box<carechain_proto::common::Config>,
     },
 }
 
@@ -110,7 +112,11 @@ pub fn check_envelope(raw: &[u8], channel: &ChannelConfig, view: &dyn StateView)
         ));
     }
     if ch.r#type == HeaderType::Config as i32 {
-        return Ok(Checked::Config { tx_id: ch.tx_id });
+        let config = crate::configtx::check_config_tx(&env, &payload, &ch, channel)?;
+        return Ok(Checked::Config {
+            tx_id: ch.tx_id,
+            config: Box::new(config),
+        });
     }
     if ch.r#type != HeaderType::EndorserTransaction as i32 {
         return Err(Invalid::new(
@@ -193,6 +199,7 @@ pub fn check_envelope(raw: &[u8], channel: &ChannelConfig, view: &dyn StateView)
             tx_id,
         ));
     }
+    check_definition(view, &chaincode, cc_action.chaincode_id.as_ref().map(|c| c.version.as_str()), tx_id)?;
     let status = cc_action.response.as_ref().map_or(0, |r| r.status);
     if !(200..400).contains(&status) {
         return Err(Invalid::new(
@@ -239,6 +246,25 @@ pub fn check_envelope(raw: &[u8], channel: &ChannelConfig, view: &dyn StateView)
     Ok(Checked::Endorser(tx))
 }
 
+/// A user chaincode must have a committed definition, and the endorsement must be of its current
+/// version.
+fn check_definition(view: &dyn StateView, chaincode: &str, version: Option<&str>, tx_id: Option<&str>) -> Result<(), Invalid> {
+    if chaincode == crate::lifecycle::LIFECYCLE {
+        return Ok(());
+    }
+    let def = crate::lifecycle::definition(view, chaincode)
+        .map_err(|e| Invalid::new(Code::InvalidOtherReason, e.to_string(), tx_id))?
+        .ok_or_else(|| Invalid::new(Code::InvalidChaincode, format!("chaincode {chaincode} is not defined on this channel"), tx_id))?;
+    if version != Some(def.version.as_str()) {
+        return Err(Invalid::new(
+            Code::ChaincodeVersionConflict,
+            format!("endorsed with version {:?} of {chaincode}, the channel defines version {}", version.unwrap_or(""), def.version),
+            tx_id,
+        ));
+    }
+    Ok(())
+}
+
 /// The time identities are validated at: the transaction's own timestamp, so every peer reaches the
 /// same verdict whenever it validates (the ordering service bounds how far that timestamp may lie).
 fn tx_time(ch: &ChannelHeader) -> OffsetDateTime {
@@ -278,8 +304,13 @@ fn verify_endorsements(
 /// committed state overlaid with earlier transactions of the block).
 pub fn check_policies(tx: &EndorserTx, channel: &ChannelConfig, view: &dyn StateView) -> Result<(), Invalid> {
     let tx_id = Some(tx.tx_id.as_str());
-    let reqs = endorsement_requirements(view, &tx.chaincode, &tx.rwset)
-        .map_err(|e| Invalid::new(Code::InvalidOtherReason, e.to_string(), tx_id))?;
+    let reqs = endorsement_requirements(view, &tx.chaincode, &tx.rwset).map_err(|e| {
+        let code = match e {
+            crate::policy::RequirementError::Undefined(_) => Code::InvalidChaincode,
+            _ => Code::InvalidOtherReason,
+        };
+        Invalid::new(code, e.to_string(), tx_id)
+    })?;
     for (what, policy) in reqs {
         let res = match &policy {
             EndorsementPolicy::Signature(p) => p.check(&what, &tx.endorsers),

@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
 
-use carechain_channel::ChannelConfig;
-use carechain_channel::configtx::ConfigTx;
-use carechain_channel::genesis::build_config;
+use std::collections::BTreeMap;
+
+use common::{Fixture, defined, defined_with, fixture};
+
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::{Envelope, Payload};
 use carechain_proto::protos::{ChaincodeActionPayload, Transaction, TxValidationCode as Code};
@@ -52,65 +52,6 @@ impl Contract for Kv {
             }
             other => Err(ContractError::BadRequest(format!("unknown {other}"))),
         }
-    }
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    channel: ChannelConfig,
-    user1: SigningIdentity,
-    peer1: SigningIdentity,
-    peer2: SigningIdentity,
-    foreign: SigningIdentity,
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path();
-    write(
-        p,
-        "crypto.yaml",
-        "OrdererOrgs:\n  - Name: Orderer\n    Domain: orderer.v.local\n    Specs:\n      - Hostname: orderer0\nPeerOrgs:\n  - Name: Org1\n    Domain: org1.v.local\n    Template: {Count: 1}\n    Users: {Count: 1}\n  - Name: Org2\n    Domain: org2.v.local\n    Template: {Count: 1}\n    Users: {Count: 1}\n",
-    );
-    write(
-        p,
-        "foreign.yaml",
-        "PeerOrgs:\n  - Name: Org1\n    Domain: org1.v.local\n    Template: {Count: 1}\n    Users: {Count: 1}\n",
-    );
-    carechain_crypto::cryptogen::generate(&p.join("crypto.yaml"), &p.join("crypto"), false).unwrap();
-    carechain_crypto::cryptogen::generate(&p.join("foreign.yaml"), &p.join("foreign"), false).unwrap();
-    let ocert =
-        "crypto/ordererOrganizations/orderer.v.local/orderers/orderer0.orderer.v.local/tls/server.crt";
-    write(
-        p,
-        "configtx.yaml",
-        &format!(
-            "Organizations:\n  - Name: Orderer\n    ID: OrdererMSP\n    MSPDir: crypto/ordererOrganizations/orderer.v.local/msp\n  - Name: Org1\n    ID: Org1MSP\n    MSPDir: crypto/peerOrganizations/org1.v.local/msp\n  - Name: Org2\n    ID: Org2MSP\n    MSPDir: crypto/peerOrganizations/org2.v.local/msp\nProfiles:\n  P:\n    Orderer:\n      EtcdRaft:\n        Consenters:\n          - {{Host: 127.0.0.1, Port: 7050, ClientTLSCert: {ocert}, ServerTLSCert: {ocert}}}\n      Organizations: [Orderer]\n    Application:\n      Organizations: [Org1, Org2]\n"
-        ),
-    );
-    let tx = ConfigTx::load(&p.join("configtx.yaml")).unwrap();
-    let channel = ChannelConfig::from_config("ch", &build_config(&tx, "P", "ch").unwrap()).unwrap();
-    let id = |root: &str, org: &str, who: &str| {
-        let d = format!("{org}.v.local");
-        let path = if who.starts_with("peer") {
-            format!("{root}/peerOrganizations/{d}/peers/{who}.{d}/msp")
-        } else {
-            format!("{root}/peerOrganizations/{d}/users/{who}@{d}/msp")
-        };
-        let msp = if org == "org1" { "Org1MSP" } else { "Org2MSP" };
-        SigningIdentity::load(&p.join(path), msp).unwrap()
-    };
-    Fixture {
-        channel,
-        user1: id("crypto", "org1", "User1"),
-        peer1: id("crypto", "org1", "peer0"),
-        peer2: id("crypto", "org2", "peer0"),
-        foreign: id("foreign", "org1", "User1"),
-        _dir: dir,
     }
 }
 
@@ -166,7 +107,7 @@ fn codes(f: &Fixture, view: &MemState, txs: &[Vec<u8>]) -> Vec<Code> {
 #[test]
 fn endorsed_by_both_orgs_is_valid_and_applies_writes() {
     let f = fixture();
-    let view = MemState::new();
+    let view = defined();
     let t = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     let envs = vec![bytes::Bytes::from(t)];
     let v = validate_block(1, &envs, &f.channel, &view).unwrap();
@@ -179,7 +120,7 @@ fn endorsed_by_both_orgs_is_valid_and_applies_writes() {
 #[test]
 fn one_endorsement_fails_the_majority_policy() {
     let f = fixture();
-    let view = MemState::new();
+    let view = defined();
     let t = tx(&f, &view, &f.user1, &[&f.peer1], &["put", "k", "v"]);
     assert_eq!(codes(&f, &view, &[t]), vec![Code::EndorsementPolicyFailure]);
 }
@@ -210,7 +151,7 @@ fn resign(raw: &[u8], who: &SigningIdentity) -> Vec<u8> {
 #[test]
 fn forged_or_duplicated_endorsements_do_not_count() {
     let f = fixture();
-    let view = MemState::new();
+    let view = defined();
     let good = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     let forged = resign(
         &mutate_endorsements(&good, |e| {
@@ -240,7 +181,7 @@ fn forged_or_duplicated_endorsements_do_not_count() {
 #[test]
 fn creator_signature_txid_and_ca_are_checked() {
     let f = fixture();
-    let view = MemState::new();
+    let view = defined();
     let good = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     let mut env = Envelope::decode(good.as_slice()).unwrap();
     let mut sig = env.signature.to_vec();
@@ -261,7 +202,7 @@ fn creator_signature_txid_and_ca_are_checked() {
 #[test]
 fn duplicate_tx_ids_are_refused_in_block_and_against_the_ledger() {
     let f = fixture();
-    let view = MemState::new();
+    let view = defined();
     let t = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     assert_eq!(
         codes(&f, &view, &[t.clone(), t.clone()]),
@@ -277,7 +218,7 @@ fn duplicate_tx_ids_are_refused_in_block_and_against_the_ledger() {
 #[test]
 fn mvcc_conflict_for_two_transactions_on_one_snapshot() {
     let f = fixture();
-    let mut view = MemState::new();
+    let mut view = defined();
     view.put("kv", "k", b"0", Version::new(0, 0));
     let a = tx(
         &f,
@@ -302,7 +243,7 @@ fn mvcc_conflict_for_two_transactions_on_one_snapshot() {
 #[test]
 fn phantom_read_when_a_scanned_range_gains_a_key() {
     let f = fixture();
-    let mut view = MemState::new();
+    let mut view = defined();
     view.put("kv", "a", b"1", Version::new(0, 0));
     let scan = tx(
         &f,
@@ -324,7 +265,7 @@ fn phantom_read_when_a_scanned_range_gains_a_key() {
 #[test]
 fn key_level_policy_governs_writes_to_its_key() {
     let f = fixture();
-    let mut view = MemState::new();
+    let mut view = defined();
     view.put("kv", "k", b"0", Version::new(0, 0));
     let lock = tx(
         &f,
@@ -348,7 +289,7 @@ fn key_level_policy_governs_writes_to_its_key() {
 fn tx_id_not_derived_from_nonce_and_creator_is_refused() {
     use carechain_proto::common::ChannelHeader;
     let f = fixture();
-    let view = MemState::new();
+    let view = defined();
     let good = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     let env = Envelope::decode(good.as_slice()).unwrap();
     let mut payload = Payload::decode(env.payload.as_ref()).unwrap();
@@ -362,4 +303,32 @@ fn tx_id_not_derived_from_nonce_and_creator_is_refused() {
     };
     let t = sign_envelope(tampered, &f.user1).encode_to_vec();
     assert_eq!(codes(&f, &view, &[t]), vec![Code::BadProposalTxid]);
+}
+
+#[test]
+fn undefined_chaincode_and_stale_version_are_invalid() {
+    let f = fixture();
+    let view = defined();
+    let t = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
+    assert_eq!(codes(&f, &MemState::new(), &[t.clone()]), vec![Code::InvalidChaincode]);
+    // The definition moved to version 2.0 after endorsement.
+    let mut v2 = defined();
+    let d = peer_core::lifecycle::ChaincodeDefinition {
+        name: "kv".into(),
+        version: "2.0".into(),
+        sequence: 2,
+        endorsement_policy: Default::default(),
+        collections: vec![],
+    };
+    v2.put("_lifecycle", "namespaces/metadata/kv", &serde_json::to_vec(&d).unwrap(), Version::new(1, 0));
+    assert_eq!(codes(&f, &v2, &[t]), vec![Code::ChaincodeVersionConflict]);
+}
+
+#[test]
+fn the_definitions_policy_is_the_one_enforced() {
+    let f = fixture();
+    let only_org2 = defined_with(peer_core::lifecycle::PolicySpec::Signature("OR('Org2MSP.peer')".into()));
+    let by_org1 = tx(&f, &only_org2, &f.user1, &[&f.peer1], &["put", "k", "v"]);
+    let by_org2 = tx(&f, &only_org2, &f.user1, &[&f.peer2], &["put", "k", "v"]);
+    assert_eq!(codes(&f, &only_org2, &[by_org1, by_org2]), vec![Code::EndorsementPolicyFailure, Code::Valid]);
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use carechain_channel::block;
+use carechain_channel::{ChannelConfig, block};
 use carechain_proto::common::{Block, BlockMetadataIndex};
 use peer_core::block::validate_block;
 use peer_core::blocksig::check_delivered_block;
@@ -17,10 +17,11 @@ use tokio::task::JoinHandle;
 
 use crate::channel::Channel;
 use crate::error::PeerError;
+use crate::peer::Peer;
 
 /// Starts the committer of `ch`; blocks arrive on `rx`. When a block cannot be used, `refetch` asks the
 /// puller to fetch again from the ledger height (from another orderer).
-pub fn spawn(ch: Arc<Channel>, mut rx: mpsc::Receiver<Block>, refetch: Arc<Notify>) -> JoinHandle<()> {
+pub fn spawn(peer: Arc<Peer>, ch: Arc<Channel>, mut rx: mpsc::Receiver<Block>, refetch: Arc<Notify>) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(block) = rx.recv().await {
             let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
@@ -35,7 +36,14 @@ pub fn spawn(ch: Arc<Channel>, mut rx: mpsc::Receiver<Block>, refetch: Arc<Notif
             }
             let c = ch.clone();
             match tokio::task::spawn_blocking(move || commit(&c, block)).await {
-                Ok(Ok(summary)) => {
+                Ok(Ok((summary, new_config))) => {
+                    if let Some(cfg) = new_config {
+                        tracing::info!(channel = %ch.id, number, sequence = cfg.sequence, "channel configuration updated");
+                        ch.set_config(cfg);
+                        if let Err(e) = peer.refresh_trust() {
+                            tracing::error!(channel = %ch.id, error = %e, "cannot refresh TLS trust after a config update");
+                        }
+                    }
                     let valid = summary
                         .txs
                         .iter()
@@ -57,8 +65,9 @@ pub fn spawn(ch: Arc<Channel>, mut rx: mpsc::Receiver<Block>, refetch: Arc<Notif
     })
 }
 
-/// Validates and commits one block (the next one). Blocking: runs on the blocking pool.
-pub fn commit(ch: &Channel, mut block: Block) -> Result<BlockSummary, PeerError> {
+/// Validates and commits one block (the next one), returning its summary and, for a config block, the
+/// configuration it installs. Blocking: runs on the blocking pool.
+pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<ChannelConfig>), PeerError> {
     let config = ch.config();
     let tip = ch.ledger.tip_hash();
     check_delivered_block(&block, tip.as_ref(), &config).map_err(|e| PeerError::BadRequest(e.to_string()))?;
@@ -87,5 +96,10 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<BlockSummary, PeerError>
         block::header_hash(&header),
         &validated.updates,
     )?;
-    Ok(BlockSummary::from_validated(header.number, &validated))
+    // Parse before committing: a configuration that does not parse must not be committed as valid.
+    let new_config = match &validated.new_config {
+        Some(c) => Some(ChannelConfig::from_config(&ch.id, c).map_err(|e| PeerError::Corrupt(e.to_string()))?),
+        None => None,
+    };
+    Ok((BlockSummary::from_validated(header.number, &validated), new_config))
 }

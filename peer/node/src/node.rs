@@ -55,7 +55,7 @@ impl RunningPeer {
 pub fn start_channel(peer: &Arc<Peer>, ch: Arc<Channel>) {
     let (tx, rx) = mpsc::channel(16);
     let refetch = Arc::new(Notify::new());
-    committer::spawn(ch.clone(), rx, refetch.clone());
+    committer::spawn(peer.clone(), ch.clone(), rx, refetch.clone());
     puller::spawn(peer.clone(), ch, tx, refetch);
 }
 

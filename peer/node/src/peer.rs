@@ -13,6 +13,7 @@ use carechain_proto::protos::{ProposalResponse, SignedProposal};
 use carechain_transport::{TlsIdentity, TrustStore};
 use parking_lot::RwLock;
 use peer_core::endorse;
+use peer_core::lifecycle;
 use peer_core::proposal;
 use peer_core::state::{BlockUpdates, StateView};
 use prost::Message;
@@ -24,8 +25,8 @@ use crate::channel::Channel;
 use crate::config::PeerConfig;
 use crate::error::PeerError;
 
-/// Version reported in `ChaincodeAction.chaincode_id` until chaincode definitions carry one.
-const BUILTIN_VERSION: &str = "1.0";
+/// Version reported for the lifecycle system contract.
+const LIFECYCLE_VERSION: &str = "syscc";
 
 /// State shared by every service of one peer.
 pub struct Peer {
@@ -102,20 +103,14 @@ impl Peer {
             .map_err(|e| {
                 PeerError::Forbidden(format!("proposal creator may not write to the channel: {e}"))
             })?;
-        let contract = self.chaincodes.get(&checked.proposal.chaincode).ok_or_else(|| {
-            PeerError::BadProposal(format!(
-                "chaincode {} is not available on this peer (available: {})",
-                checked.proposal.chaincode,
-                self.chaincodes.names().join(", ")
-            ))
-        })?;
         let snap = ch.ledger.snapshot();
         if snap.tx_exists(checked.proposal.tx_id())? {
             return Err(PeerError::Duplicate(checked.proposal.tx_id().to_string()));
         }
+        let (contract, version) = self.contract_for(&snap, &checked.proposal.chaincode, &config)?;
         let sim = endorse::simulate(&snap, contract.as_ref(), &checked);
         Ok(if sign {
-            endorse::endorse(&checked, &sim, BUILTIN_VERSION, &self.signer)
+            endorse::endorse(&checked, &sim, &version, &self.signer)
         } else {
             ProposalResponse {
                 version: 1,
@@ -123,6 +118,33 @@ impl Peer {
                 ..Default::default()
             }
         })
+    }
+
+    /// The contract to run for `name` and the version to endorse with: the lifecycle system contract, or
+    /// a built-in contract with a committed definition on the channel.
+    fn contract_for(
+        &self,
+        view: &dyn StateView,
+        name: &str,
+        config: &Arc<ChannelConfig>,
+    ) -> Result<(Arc<dyn chaincode_api::Contract>, String), PeerError> {
+        if name == lifecycle::LIFECYCLE {
+            let c: Arc<dyn chaincode_api::Contract> = Arc::new(lifecycle::Lifecycle { channel: config.clone() });
+            return Ok((c, LIFECYCLE_VERSION.into()));
+        }
+        let def = lifecycle::definition(view, name)?.ok_or_else(|| {
+            PeerError::BadProposal(format!(
+                "chaincode {name} is not defined on channel {}: approve and commit a definition first",
+                config.channel_id
+            ))
+        })?;
+        let contract = self.chaincodes.get(name).ok_or_else(|| {
+            PeerError::BadProposal(format!(
+                "chaincode {name} is defined on the channel but not available on this peer (available: {})",
+                self.chaincodes.names().join(", ")
+            ))
+        })?;
+        Ok((contract, def.version))
     }
 
     /// Joins a channel from its genesis block: creates the ledger, commits block 0 and registers the
