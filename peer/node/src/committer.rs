@@ -85,6 +85,11 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<Ch
             tracing::info!(channel = %ch.id, block = header.number, tx = i, tx_id = o.tx_id.as_deref().unwrap_or(""), code = o.code.as_str_name(), reason = %o.reason, "invalid transaction");
         }
     }
+    // Parse before committing (validation already checked that it parses).
+    let new_config = match &validated.new_config {
+        Some(c) => Some(ChannelConfig::from_config(&ch.id, c).map_err(|e| PeerError::Corrupt(e.to_string()))?),
+        None => None,
+    };
     block::set_slot(
         &mut block,
         BlockMetadataIndex::TransactionsFilter,
@@ -96,10 +101,5 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<Ch
         block::header_hash(&header),
         &validated.updates,
     )?;
-    // Parse before committing: a configuration that does not parse must not be committed as valid.
-    let new_config = match &validated.new_config {
-        Some(c) => Some(ChannelConfig::from_config(&ch.id, c).map_err(|e| PeerError::Corrupt(e.to_string()))?),
-        None => None,
-    };
     Ok((BlockSummary::from_validated(header.number, &validated), new_config))
 }
