@@ -248,39 +248,51 @@ impl Decoder for RawBytesCodec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_garbage_on_a_broadcast_stream_gets_an_error_status() {
     let b = Bench::start().await;
-    let before = b.snapshot().await;
+    // One valid envelope (control: the raw codec works and the stream is live), then a gRPC message
+    // that is not an Envelope at all.
+    let p = b.prepared(&["CreateAsset", "before-garbage", "red", "1", "Synthetic Owner", "1"]).await;
+    let valid = sign_envelope(p.envelope.clone(), b.gw.signer()).encode_to_vec();
     let mut grpc = tonic::client::Grpc::new(b.net.orderer_channel(0).await.unwrap());
     grpc.ready().await.unwrap();
     let path = tonic::codegen::http::uri::PathAndQuery::from_static("/orderer.AtomicBroadcast/Broadcast");
-    let frames = futures::stream::iter(vec![Bytes::from_static(GARBAGE)]);
-    let outcome = match grpc.streaming(tonic::Request::new(frames), path, RawBytesCodec).await {
-        Err(s) => Err(s),
-        Ok(resp) => {
-            let mut stream = resp.into_inner();
-            let mut got = Vec::new();
-            loop {
-                match tokio::time::timeout(Duration::from_secs(10), stream.message()).await {
-                    Err(_) => panic!("the orderer neither answered nor closed the stream"),
-                    Ok(Ok(Some(r))) => got.push(r),
-                    Ok(Ok(None)) => break Ok(got),
-                    Ok(Err(s)) => break Err(s),
-                }
-            }
+    let frames = futures::stream::iter(vec![Bytes::from(valid), Bytes::from_static(GARBAGE)]);
+    let resp = grpc.streaming(tonic::Request::new(frames), path, RawBytesCodec).await.unwrap();
+    let mut stream = resp.into_inner();
+    let mut got = Vec::new();
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.message()).await {
+            Err(_) => panic!("the orderer neither answered nor closed the stream"),
+            Ok(Ok(Some(r))) => got.push(r),
+            Ok(Ok(None)) => break None,
+            Ok(Err(s)) => break Some(s),
         }
     };
-    // Fabric's orderer ends the stream with the receive error; silence (an OK end with no response)
-    // would leave the client unable to tell what happened to its message.
-    match outcome {
-        Err(s) => assert_refused(&s, s.code(), &["decode"], "undecodable Broadcast message"),
-        Ok(got) => {
-            let refused = got.iter().any(|r| r.status == FabricStatus::BadRequest as i32);
+    assert_eq!(
+        got.first().map(|r| r.status),
+        Some(FabricStatus::Success as i32),
+        "the valid envelope before the garbage: {got:?}"
+    );
+    // Fabric's orderer ends the stream with the receive error (grpc-go: INTERNAL "failed to unmarshal");
+    // an OK end with no response for the message leaves the client unable to tell what happened to it.
+    match end {
+        Some(s) => {
             assert!(
-                refused,
-                "an undecodable Broadcast message got no error: the stream ended OK with responses {got:?}"
+                matches!(s.code(), Code::Internal | Code::InvalidArgument),
+                "undecodable Broadcast message: {s:?}"
             );
+            assert_refused(&s, s.code(), &["decode"], "undecodable Broadcast message");
         }
+        None => assert!(
+            got.iter().skip(1).any(|r| r.status == FabricStatus::BadRequest as i32),
+            "an undecodable Broadcast message got no error: the stream ended with grpc-status OK after \
+             the responses {got:?}"
+        ),
     }
-    b.nothing_changed(&before, "raw garbage on a broadcast stream").await;
+    let (code, block) = b.gw.commit_status(CH, &p.tx_id).await.unwrap();
+    assert_eq!(code, TxValidationCode::Valid);
+    tokio::time::sleep(SETTLE).await;
+    let after = b.snapshot().await;
+    assert_eq!(after.heights, vec![block + 1; 2], "only the valid envelope was committed");
     b.still_serving("raw garbage on a broadcast stream").await;
 }
 

@@ -192,8 +192,18 @@ pub fn build_config(tx: &ConfigTx, profile: &str, channel_id: &str) -> Result<Co
     Ok(config)
 }
 
+/// The configuration group of an application organization, as a profile would create it (used to add
+/// an organization to an existing channel).
+pub fn application_org_group(o: &OrgSpec, msp_dir: &std::path::Path) -> Result<ConfigGroup, ConfigError> {
+    org_group_at(o, msp_dir, OrgKind::Application)
+}
+
 fn org_group(tx: &ConfigTx, o: &OrgSpec, kind: OrgKind) -> Result<ConfigGroup, ConfigError> {
-    let dir = tx.resolve(&o.msp_dir);
+    org_group_at(o, &tx.resolve(&o.msp_dir), kind)
+}
+
+fn org_group_at(o: &OrgSpec, dir: &std::path::Path, kind: OrgKind) -> Result<ConfigGroup, ConfigError> {
+    let dir = dir.to_path_buf();
     let fabric = load_msp_config(&dir, &o.id)
         .map_err(|e| ConfigError::Invalid(format!("organization {} ({}): {e}", o.name, dir.display())))?;
     let mut g = ConfigGroup {
@@ -263,7 +273,8 @@ fn capabilities(name: &str) -> Capabilities {
     }
 }
 
-fn put_value<M: Message>(g: &mut ConfigGroup, key: &str, m: &M) {
+/// Sets a value of a group (version 0; config updates bump versions when they compute the update).
+pub fn put_value<M: Message>(g: &mut ConfigGroup, key: &str, m: &M) {
     g.values.insert(
         key.to_string(),
         ConfigValue {

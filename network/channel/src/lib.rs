@@ -9,6 +9,7 @@ pub mod block;
 pub mod config;
 pub mod configtx;
 pub mod dsl;
+pub mod edit;
 pub mod genesis;
 pub mod keys;
 pub mod policy;

@@ -43,6 +43,9 @@ pub enum ChannelCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Fetch blocks, build, sign and submit configuration updates.
+    #[command(flatten)]
+    Update(crate::channel_update_cmd::UpdateCommand),
     /// Height, hashes and members of a channel on a node.
     Info {
         /// Channel name.
@@ -83,6 +86,7 @@ pub async fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
                 println!("{c}");
             }
         }
+        ChannelCommand::Update(u) => crate::channel_update_cmd::run(u).await?,
         ChannelCommand::Info { channel, client } => {
             let mut admin = NodeAdmin::connect(&client.address, &client.tls()?, client.signer()?).await?;
             let i = admin.info(&channel).await?;

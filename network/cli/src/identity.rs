@@ -65,3 +65,23 @@ impl ClientArgs {
         })
     }
 }
+
+/// Just an identity (for offline signing).
+#[derive(Args, Clone, Debug)]
+pub struct SignerArgs {
+    /// MSP directory of the identity.
+    #[arg(long, env = "CARECHAIN_MSP_DIR")]
+    pub msp_dir: PathBuf,
+    /// Its MSP id.
+    #[arg(long, env = "CARECHAIN_MSP_ID")]
+    pub msp_id: String,
+}
+
+impl SignerArgs {
+    /// The signing identity.
+    pub fn signer(&self) -> anyhow::Result<Arc<SigningIdentity>> {
+        let s = SigningIdentity::load(&self.msp_dir, self.msp_id.clone())
+            .with_context(|| format!("loading identity from {}", self.msp_dir.display()))?;
+        Ok(Arc::new(s))
+    }
+}

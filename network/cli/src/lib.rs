@@ -2,5 +2,6 @@
 //! black-box integration tests share (admin client, client identity settings, node configuration files).
 
 pub mod admin;
+pub mod channelops;
 pub mod identity;
 pub mod nodeconfig;

@@ -4,6 +4,7 @@
 
 mod chaincode_cmd;
 mod channel_cmd;
+mod channel_update_cmd;
 mod crypto;
 mod logging;
 mod orderer_cmd;
