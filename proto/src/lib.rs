@@ -65,4 +65,8 @@ pub mod carechain {
     pub mod admin {
         include!(concat!(env!("OUT_DIR"), "/carechain.admin.rs"));
     }
+    /// Orderer-to-orderer Raft traffic, forwarding and block catch-up (`carechain.cluster.Cluster`).
+    pub mod cluster {
+        include!(concat!(env!("OUT_DIR"), "/carechain.cluster.rs"));
+    }
 }

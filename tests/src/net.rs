@@ -352,7 +352,10 @@ impl TestNet {
         let none = std::collections::BTreeMap::new();
         for i in 0..self.peers.len() {
             let gw = self.gateway(i, "Admin").await?;
-            let args = vec![b"ApproveChaincodeDefinitionForMyOrg".to_vec(), def.clone().into_bytes()];
+            let args = vec![
+                b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
+                def.clone().into_bytes(),
+            ];
             gw.submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
                 .await
                 .with_context(|| format!("approving {name} as org {i}"))?;
@@ -377,7 +380,11 @@ impl TestNet {
         let mut out = String::new();
         for (kind, n) in [("orderer", self.orderers.len()), ("peer", self.peers.len())] {
             for i in 0..n {
-                out.push_str(&format!("\n===== {} =====\n{}", self.node(kind, i).name, self.log(kind, i)));
+                out.push_str(&format!(
+                    "\n===== {} =====\n{}",
+                    self.node(kind, i).name,
+                    self.log(kind, i)
+                ));
             }
         }
         out

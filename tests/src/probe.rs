@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use carechain_channel::block::{header_hash, slot};
 use carechain_proto::common::{Block, BlockMetadataIndex, ChannelHeader, Envelope, Payload};
 use carechain_proto::gateway::gateway_client::GatewayClient as RawGateway;
+use carechain_proto::msp::SerializedIdentity;
 use carechain_proto::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use carechain_proto::protos::TxValidationCode;
 use carechain_proto::protos::deliver_client::DeliverClient;
@@ -48,6 +49,23 @@ pub fn tx_ids(block: &Block) -> Vec<String> {
         .collect()
 }
 
+/// The MSP ids of the endorsers of every transaction of a block (empty for one that does not decode).
+pub fn endorser_msps(block: &Block) -> Vec<Vec<String>> {
+    let data = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+    data.iter()
+        .map(|raw| {
+            let ends = Envelope::decode(raw.as_ref())
+                .ok()
+                .and_then(|e| crate::tamper::endorsements(&e).ok())
+                .unwrap_or_default();
+            ends.iter()
+                .filter_map(|e| SerializedIdentity::decode(e.endorser.as_ref()).ok())
+                .map(|id| id.mspid)
+                .collect()
+        })
+        .collect()
+}
+
 /// A block's number.
 pub fn number(block: &Block) -> u64 {
     block.header.as_ref().map_or(u64::MAX, |h| h.number)
@@ -70,11 +88,21 @@ pub struct Snapshot {
 impl TestNet {
     /// Blocks `start..=stop` of the channel from peer `i`'s Deliver service, read as that org's `User1`.
     pub async fn deliver(&self, i: usize, start: u64, stop: u64) -> anyhow::Result<Vec<Block>> {
-        let ch = carechain_transport::connect(&self.peers[i].address.to_string(), &self.client_tls("peer", i)?)
-            .await?;
+        let ch =
+            carechain_transport::connect(&self.peers[i].address.to_string(), &self.client_tls("peer", i)?)
+                .await?;
         let mut client = DeliverClient::new(ch).max_decoding_message_size(100 * 1024 * 1024);
-        let req = peer_core::txbuild::seek_envelope(&self.user(i, "User1")?, &self.spec.channel, start, Some(stop), false);
-        let mut stream = client.deliver(futures::stream::iter(vec![req])).await?.into_inner();
+        let req = peer_core::txbuild::seek_envelope(
+            &self.user(i, "User1")?,
+            &self.spec.channel,
+            start,
+            Some(stop),
+            false,
+        );
+        let mut stream = client
+            .deliver(futures::stream::iter(vec![req]))
+            .await?
+            .into_inner();
         let mut blocks = Vec::new();
         while let Some(msg) = stream.message().await? {
             match msg.r#type {
@@ -141,8 +169,9 @@ impl TestNet {
 
     /// A raw client of peer `i`'s Gateway service, for requests the Rust client would never build.
     pub async fn raw_gateway(&self, i: usize) -> anyhow::Result<RawGateway<Channel>> {
-        let ch = carechain_transport::connect(&self.peers[i].address.to_string(), &self.client_tls("peer", i)?)
-            .await?;
+        let ch =
+            carechain_transport::connect(&self.peers[i].address.to_string(), &self.client_tls("peer", i)?)
+                .await?;
         Ok(RawGateway::new(ch)
             .max_decoding_message_size(100 * 1024 * 1024)
             .max_encoding_message_size(100 * 1024 * 1024))
@@ -150,10 +179,11 @@ impl TestNet {
 
     /// A gRPC channel to orderer `i` (client-facing TLS, no client certificate).
     pub async fn orderer_channel(&self, i: usize) -> anyhow::Result<Channel> {
-        Ok(
-            carechain_transport::connect(&self.orderers[i].address.to_string(), &self.client_tls("orderer", i)?)
-                .await?,
+        Ok(carechain_transport::connect(
+            &self.orderers[i].address.to_string(),
+            &self.client_tls("orderer", i)?,
         )
+        .await?)
     }
 
     /// A client of orderer `i`'s AtomicBroadcast service.

@@ -25,7 +25,10 @@ pub fn flip_last_byte(sig: &[u8]) -> Vec<u8> {
 pub fn endorsements(env: &Envelope) -> anyhow::Result<Vec<Endorsement>> {
     let payload = Payload::decode(env.payload.as_ref())?;
     let tx = Transaction::decode(payload.data.as_ref())?;
-    let action = tx.actions.first().ok_or_else(|| anyhow::anyhow!("transaction has no action"))?;
+    let action = tx
+        .actions
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("transaction has no action"))?;
     let cap = ChaincodeActionPayload::decode(action.payload.as_ref())?;
     Ok(cap.action.map(|a| a.endorsements).unwrap_or_default())
 }
@@ -107,7 +110,11 @@ impl TestNet {
             ),
         )?;
         if !dir.join("crypto").exists() {
-            carechain_crypto::cryptogen::generate(&dir.join("crypto-config.yaml"), &dir.join("crypto"), false)?;
+            carechain_crypto::cryptogen::generate(
+                &dir.join("crypto-config.yaml"),
+                &dir.join("crypto"),
+                false,
+            )?;
         }
         let msp = dir
             .join("crypto/peerOrganizations")

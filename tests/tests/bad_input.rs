@@ -92,9 +92,16 @@ impl Bench {
             )
             .await
             .unwrap_or_else(|e| panic!("valid transaction after {after} failed: {e}\n{}", self.net.logs()));
-        self.net.wait_height(c.block + 1, Duration::from_secs(10)).await.unwrap();
+        self.net
+            .wait_height(c.block + 1, Duration::from_secs(10))
+            .await
+            .unwrap();
         for i in 0..self.net.peers.len() {
-            assert_eq!(self.net.query(i, &["AssetExists", &id]).await.unwrap(), "true", "peer {i}");
+            assert_eq!(
+                self.net.query(i, &["AssetExists", &id]).await.unwrap(),
+                "true",
+                "peer {i}"
+            );
         }
     }
 
@@ -113,7 +120,11 @@ impl Bench {
             proposed_transaction: Some(signed),
             target_organizations: Vec::new(),
         };
-        self.raw.clone().evaluate(req).await.expect_err("evaluate must be refused")
+        self.raw
+            .clone()
+            .evaluate(req)
+            .await
+            .expect_err("evaluate must be refused")
     }
 
     async fn raw_endorse(&self, signed: SignedProposal) -> Status {
@@ -123,7 +134,11 @@ impl Bench {
             proposed_transaction: Some(signed),
             endorsing_organizations: Vec::new(),
         };
-        self.raw.clone().endorse(req).await.expect_err("endorse must be refused")
+        self.raw
+            .clone()
+            .endorse(req)
+            .await
+            .expect_err("endorse must be refused")
     }
 }
 
@@ -148,9 +163,19 @@ fn status_of(e: ClientError) -> Status {
 /// An AtomicBroadcast stream: a sender of envelopes and the stream of responses.
 async fn broadcast_stream(
     net: &TestNet,
-) -> (mpsc::UnboundedSender<Envelope>, tonic::Streaming<BroadcastResponse>) {
+) -> (
+    mpsc::UnboundedSender<Envelope>,
+    tonic::Streaming<BroadcastResponse>,
+) {
     let (tx, rx) = mpsc::unbounded();
-    let resp = net.broadcast_client(0).await.unwrap().broadcast(rx).await.unwrap().into_inner();
+    let resp = net
+        .broadcast_client(0)
+        .await
+        .unwrap()
+        .broadcast(rx)
+        .await
+        .unwrap()
+        .into_inner();
     (tx, resp)
 }
 
@@ -172,7 +197,12 @@ async fn malformed_protobuf_is_refused_at_every_door() {
 
     let before = b.snapshot().await;
     let s = b.raw_evaluate(garbage.clone()).await;
-    assert_refused(&s, Code::InvalidArgument, &["malformed proposal", "proposal"], "Evaluate");
+    assert_refused(
+        &s,
+        Code::InvalidArgument,
+        &["malformed proposal", "proposal"],
+        "Evaluate",
+    );
     let s = b.raw_endorse(garbage).await;
     assert_refused(&s, Code::InvalidArgument, &["malformed proposal"], "Endorse");
     let req = SubmitRequest {
@@ -183,7 +213,12 @@ async fn malformed_protobuf_is_refused_at_every_door() {
             signature: Bytes::from_static(b"not a signature"),
         }),
     };
-    let s = b.raw.clone().submit(req).await.expect_err("submit must be refused");
+    let s = b
+        .raw
+        .clone()
+        .submit(req)
+        .await
+        .expect_err("submit must be refused");
     assert_refused(&s, Code::InvalidArgument, &["malformed payload"], "Submit");
     b.nothing_changed(&before, "malformed gateway requests").await;
     b.still_serving("malformed gateway requests").await;
@@ -198,13 +233,27 @@ async fn malformed_protobuf_is_refused_at_every_door() {
     })
     .unwrap();
     let r = next_response(&mut resp).await;
-    assert_eq!(r.status, FabricStatus::BadRequest as i32, "broadcast of garbage: {r:?}");
-    assert!(r.info.contains("payload") && r.info.contains("does not decode"), "{r:?}");
+    assert_eq!(
+        r.status,
+        FabricStatus::BadRequest as i32,
+        "broadcast of garbage: {r:?}"
+    );
+    assert!(
+        r.info.contains("payload") && r.info.contains("does not decode"),
+        "{r:?}"
+    );
     b.nothing_changed(&before, "a garbage envelope broadcast").await;
-    let p = b.prepared(&["CreateAsset", "after-garbage", "red", "1", "Synthetic Owner", "1"]).await;
-    tx.unbounded_send(sign_envelope(p.envelope.clone(), b.gw.signer())).unwrap();
+    let p = b
+        .prepared(&["CreateAsset", "after-garbage", "red", "1", "Synthetic Owner", "1"])
+        .await;
+    tx.unbounded_send(sign_envelope(p.envelope.clone(), b.gw.signer()))
+        .unwrap();
     let r = next_response(&mut resp).await;
-    assert_eq!(r.status, FabricStatus::Success as i32, "valid envelope after garbage: {r:?}");
+    assert_eq!(
+        r.status,
+        FabricStatus::Success as i32,
+        "valid envelope after garbage: {r:?}"
+    );
     let (code, _) = b.gw.commit_status(CH, &p.tx_id).await.unwrap();
     assert_eq!(code, TxValidationCode::Valid);
 }
@@ -250,13 +299,25 @@ async fn raw_garbage_on_a_broadcast_stream_gets_an_error_status() {
     let b = Bench::start().await;
     // One valid envelope (control: the raw codec works and the stream is live), then a gRPC message
     // that is not an Envelope at all.
-    let p = b.prepared(&["CreateAsset", "before-garbage", "red", "1", "Synthetic Owner", "1"]).await;
+    let p = b
+        .prepared(&[
+            "CreateAsset",
+            "before-garbage",
+            "red",
+            "1",
+            "Synthetic Owner",
+            "1",
+        ])
+        .await;
     let valid = sign_envelope(p.envelope.clone(), b.gw.signer()).encode_to_vec();
     let mut grpc = tonic::client::Grpc::new(b.net.orderer_channel(0).await.unwrap());
     grpc.ready().await.unwrap();
     let path = tonic::codegen::http::uri::PathAndQuery::from_static("/orderer.AtomicBroadcast/Broadcast");
     let frames = futures::stream::iter(vec![Bytes::from(valid), Bytes::from_static(GARBAGE)]);
-    let resp = grpc.streaming(tonic::Request::new(frames), path, RawBytesCodec).await.unwrap();
+    let resp = grpc
+        .streaming(tonic::Request::new(frames), path, RawBytesCodec)
+        .await
+        .unwrap();
     let mut stream = resp.into_inner();
     let mut got = Vec::new();
     let end = loop {
@@ -283,7 +344,9 @@ async fn raw_garbage_on_a_broadcast_stream_gets_an_error_status() {
             assert_refused(&s, s.code(), &["decode"], "undecodable Broadcast message");
         }
         None => assert!(
-            got.iter().skip(1).any(|r| r.status == FabricStatus::BadRequest as i32),
+            got.iter()
+                .skip(1)
+                .any(|r| r.status == FabricStatus::BadRequest as i32),
             "an undecodable Broadcast message got no error: the stream ended with grpc-status OK after \
              the responses {got:?}"
         ),
@@ -292,14 +355,19 @@ async fn raw_garbage_on_a_broadcast_stream_gets_an_error_status() {
     assert_eq!(code, TxValidationCode::Valid);
     tokio::time::sleep(SETTLE).await;
     let after = b.snapshot().await;
-    assert_eq!(after.heights, vec![block + 1; 2], "only the valid envelope was committed");
+    assert_eq!(
+        after.heights,
+        vec![block + 1; 2],
+        "only the valid envelope was committed"
+    );
     b.still_serving("raw garbage on a broadcast stream").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signatures_and_forged_tx_ids_are_refused() {
     let b = Bench::start().await;
-    b.prepared(&["CreateAsset", "sig-1", "white", "1", "Synthetic Owner", "1"]).await;
+    b.prepared(&["CreateAsset", "sig-1", "white", "1", "Synthetic Owner", "1"])
+        .await;
     let call = ["CreateAsset", "sig-2", "white", "1", "Synthetic Owner", "1"];
 
     // A proposal whose creator signature does not verify.
@@ -307,9 +375,19 @@ async fn bad_signatures_and_forged_tx_ids_are_refused() {
     let mut p = b.proposal(&call);
     p.signed.signature = flip_last_byte(&p.signed.signature).into();
     let s = b.raw_evaluate(p.signed.clone()).await;
-    assert_refused(&s, Code::PermissionDenied, &["signature does not verify", "Org1MSP"], "Evaluate");
+    assert_refused(
+        &s,
+        Code::PermissionDenied,
+        &["signature does not verify", "Org1MSP"],
+        "Evaluate",
+    );
     let s = status_of(b.gw.endorse(CH, &p, &[]).await.unwrap_err());
-    assert_refused(&s, Code::PermissionDenied, &["signature does not verify", "Org1MSP"], "Endorse");
+    assert_refused(
+        &s,
+        Code::PermissionDenied,
+        &["signature does not verify", "Org1MSP"],
+        "Endorse",
+    );
     b.nothing_changed(&before, "a badly signed proposal").await;
     b.still_serving("a badly signed proposal").await;
 
@@ -321,13 +399,23 @@ async fn bad_signatures_and_forged_tx_ids_are_refused() {
     })
     .unwrap();
     let s = b.raw_evaluate(signed.clone()).await;
-    assert_refused(&s, Code::InvalidArgument, &[&p.tx_id, "nonce", "creator"], "Evaluate");
+    assert_refused(
+        &s,
+        Code::InvalidArgument,
+        &[&p.tx_id, "nonce", "creator"],
+        "Evaluate",
+    );
     let forged = NewProposal {
         signed,
         tx_id: p.tx_id.clone(),
     };
     let s = status_of(b.gw.endorse(CH, &forged, &[]).await.unwrap_err());
-    assert_refused(&s, Code::InvalidArgument, &[&p.tx_id, "does not match"], "Endorse");
+    assert_refused(
+        &s,
+        Code::InvalidArgument,
+        &[&p.tx_id, "does not match"],
+        "Endorse",
+    );
     b.nothing_changed(&before, "a forged transaction id").await;
     b.still_serving("a forged transaction id").await;
 
@@ -356,7 +444,9 @@ async fn replayed_transaction_ids_are_refused_or_committed_as_duplicates() {
     let first = b.proposal(&["UpdateAsset", "replay-1", "replayed", "2", "Synthetic Owner", "2"]);
     let prepared = b.gw.endorse(CH, &first, &[]).await.unwrap();
     let signed = sign_envelope(prepared.envelope.clone(), b.gw.signer());
-    b.gw.submit_envelope(CH, &first.tx_id, signed.clone()).await.unwrap();
+    b.gw.submit_envelope(CH, &first.tx_id, signed.clone())
+        .await
+        .unwrap();
     let (code, first_block) = b.gw.commit_status(CH, &first.tx_id).await.unwrap();
     assert_eq!(code, TxValidationCode::Valid);
     // A later version, which a replay that took effect would overwrite.
@@ -374,7 +464,12 @@ async fn replayed_transaction_ids_are_refused_or_committed_as_duplicates() {
     // The committed transaction's proposal, endorsed again: refused by the endorser.
     let before = b.snapshot().await;
     let s = status_of(b.gw.endorse(CH, &first, &[]).await.unwrap_err());
-    assert_refused(&s, Code::InvalidArgument, &["duplicate transaction id", &first.tx_id], "Endorse");
+    assert_refused(
+        &s,
+        Code::InvalidArgument,
+        &["duplicate transaction id", &first.tx_id],
+        "Endorse",
+    );
     b.nothing_changed(&before, "a replayed proposal").await;
 
     // Its signed envelope, submitted again: the gateway and the orderer accept it (neither keeps a tx
@@ -384,12 +479,20 @@ async fn replayed_transaction_ids_are_refused_or_committed_as_duplicates() {
     b.net.wait_height(h + 1, Duration::from_secs(10)).await.unwrap();
     tokio::time::sleep(SETTLE).await;
     let after = b.snapshot().await;
-    assert_eq!(after.heights, vec![h + 1; 2], "the replay is in exactly one new block");
+    assert_eq!(
+        after.heights,
+        vec![h + 1; 2],
+        "the replay is in exactly one new block"
+    );
     assert_eq!(after.assets, before.assets, "the replay changed state");
     for i in 0..2 {
         let block = b.net.deliver(i, h, h).await.unwrap().remove(0);
         assert_eq!(tx_ids(&block), vec![first.tx_id.clone()], "peer {i} block {h}");
-        assert_eq!(tx_codes(&block), vec![TxValidationCode::DuplicateTxid], "peer {i} block {h}");
+        assert_eq!(
+            tx_codes(&block),
+            vec![TxValidationCode::DuplicateTxid],
+            "peer {i} block {h}"
+        );
     }
     // The first commit is the one that counts.
     assert_eq!(
@@ -397,7 +500,11 @@ async fn replayed_transaction_ids_are_refused_or_committed_as_duplicates() {
         (TxValidationCode::Valid, first_block)
     );
     for i in 0..2 {
-        assert_eq!(b.net.query(i, &["ReadAsset", "replay-1"]).await.unwrap(), latest, "peer {i}");
+        assert_eq!(
+            b.net.query(i, &["ReadAsset", "replay-1"]).await.unwrap(),
+            latest,
+            "peer {i}"
+        );
     }
     b.still_serving("replays").await;
 }
@@ -408,7 +515,11 @@ async fn certificates_from_an_unknown_ca_are_refused() {
     // Same org name, domain and MSP id as Org1, and a CA with the same name as Org1's, but another key:
     // the refusal must name the certificate, the CA and the MSP.
     let impostor = b.net.impostor(0, "User1").unwrap();
-    let gw = b.net.gateway_as(0, b.net.impostor(0, "User1").unwrap()).await.unwrap();
+    let gw = b
+        .net
+        .gateway_as(0, b.net.impostor(0, "User1").unwrap())
+        .await
+        .unwrap();
     let unknown_ca = [
         "CN=User1@org1.test.local",
         "CN=ca.org1.test.local of MSP Org1MSP",
@@ -416,21 +527,40 @@ async fn certificates_from_an_unknown_ca_are_refused() {
     ];
     let before = b.snapshot().await;
 
-    let e = gw.evaluate(CH, "basic", &args(&["GetAllAssets"]), &BTreeMap::new()).await;
-    assert_refused(&status_of(e.unwrap_err()), Code::PermissionDenied, &unknown_ca, "Evaluate");
+    let e = gw
+        .evaluate(CH, "basic", &args(&["GetAllAssets"]), &BTreeMap::new())
+        .await;
+    assert_refused(
+        &status_of(e.unwrap_err()),
+        Code::PermissionDenied,
+        &unknown_ca,
+        "Evaluate",
+    );
     let p = gw.proposal(
         CH,
         "basic",
-        &args(&["CreateAsset", "impostor-1", "black", "1", "Synthetic Impostor", "1"]),
+        &args(&[
+            "CreateAsset",
+            "impostor-1",
+            "black",
+            "1",
+            "Synthetic Impostor",
+            "1",
+        ]),
         &BTreeMap::new(),
     );
     let e = gw.endorse(CH, &p, &[]).await.unwrap_err();
     assert_refused(&status_of(e), Code::PermissionDenied, &unknown_ca, "Endorse");
 
     // A transaction endorsed for a real user, then re-signed by the impostor as its creator.
-    let real = b.prepared(&["CreateAsset", "impostor-2", "black", "1", "Synthetic Owner", "1"]).await;
+    let real = b
+        .prepared(&["CreateAsset", "impostor-2", "black", "1", "Synthetic Owner", "1"])
+        .await;
     let env = with_creator(&real.envelope, &impostor).unwrap();
-    let e = b.gw.submit_envelope(CH, &real.tx_id, env.clone()).await.unwrap_err();
+    let e =
+        b.gw.submit_envelope(CH, &real.tx_id, env.clone())
+            .await
+            .unwrap_err();
     assert_refused(&status_of(e), Code::PermissionDenied, &unknown_ca, "Submit");
     let (tx, mut resp) = broadcast_stream(&b.net).await;
     tx.unbounded_send(env).unwrap();
@@ -447,16 +577,23 @@ async fn an_envelope_over_absolute_max_bytes_is_refused_at_submit() {
     let b = Bench::start().await;
     // Control: a big transaction under the limit commits.
     let color = "c".repeat(60 * 1024);
-    let p = b.prepared(&["CreateAsset", "big-ok", &color, "1", "Synthetic Owner", "1"]).await;
+    let p = b
+        .prepared(&["CreateAsset", "big-ok", &color, "1", "Synthetic Owner", "1"])
+        .await;
     let env = sign_envelope(p.envelope.clone(), b.gw.signer());
     let size = env.payload.len() + env.signature.len();
     assert!(size < MAX_BYTES as usize, "control envelope is {size} bytes");
     b.gw.submit_envelope(CH, &p.tx_id, env).await.unwrap();
-    assert_eq!(b.gw.commit_status(CH, &p.tx_id).await.unwrap().0, TxValidationCode::Valid);
+    assert_eq!(
+        b.gw.commit_status(CH, &p.tx_id).await.unwrap().0,
+        TxValidationCode::Valid
+    );
 
     let before = b.snapshot().await;
     let color = "c".repeat(300 * 1024);
-    let p = b.prepared(&["CreateAsset", "big-refused", &color, "1", "Synthetic Owner", "1"]).await;
+    let p = b
+        .prepared(&["CreateAsset", "big-refused", &color, "1", "Synthetic Owner", "1"])
+        .await;
     let env = sign_envelope(p.envelope.clone(), b.gw.signer());
     let size = env.payload.len() + env.signature.len();
     assert!(size > MAX_BYTES as usize);
@@ -465,17 +602,26 @@ async fn an_envelope_over_absolute_max_bytes_is_refused_at_submit() {
     assert_refused(
         &s,
         Code::Aborted,
-        &["REQUEST_ENTITY_TOO_LARGE", &size.to_string(), &MAX_BYTES.to_string()],
+        &[
+            "REQUEST_ENTITY_TOO_LARGE",
+            &size.to_string(),
+            &MAX_BYTES.to_string(),
+        ],
         "Submit",
     );
     assert!(
-        details_of(&s).iter().any(|d| d.msp_id == "OrdererMSP" && d.message.contains("REQUEST_ENTITY_TOO_LARGE")),
+        details_of(&s)
+            .iter()
+            .any(|d| d.msp_id == "OrdererMSP" && d.message.contains("REQUEST_ENTITY_TOO_LARGE")),
         "the error details name the orderer: {:?}",
         details_of(&s)
     );
     b.nothing_changed(&before, "an oversized envelope").await;
     for i in 0..2 {
-        assert_eq!(b.net.query(i, &["AssetExists", "big-refused"]).await.unwrap(), "false");
+        assert_eq!(
+            b.net.query(i, &["AssetExists", "big-refused"]).await.unwrap(),
+            "false"
+        );
     }
     b.still_serving("an oversized envelope").await;
 }

@@ -84,7 +84,13 @@ fn plan(k: usize, n: usize) -> Vec<Op> {
     }
     let mut j = 0;
     while ops.len() < n {
-        let a = asset(&format!("load-{k:02}-{j:03}"), "blue", j as i64, "Synthetic Patient 0001", 7);
+        let a = asset(
+            &format!("load-{k:02}-{j:03}"),
+            "blue",
+            j as i64,
+            "Synthetic Patient 0001",
+            7,
+        );
         ops.push(Op {
             args: create(&a),
             after: Some(a),
@@ -102,7 +108,10 @@ async fn run_task(gw: GatewayClient, ops: Vec<Op>) -> TaskLog {
     let mut failed = Vec::new();
     for op in ops {
         let a: Vec<&str> = op.args.iter().map(String::as_str).collect();
-        match gw.submit_transaction(CHANNEL, "basic", &args(&a), &BTreeMap::new()).await {
+        match gw
+            .submit_transaction(CHANNEL, "basic", &args(&a), &BTreeMap::new())
+            .await
+        {
             Ok(c) => done.push((op.args[1].clone(), c.tx_id, op.after)),
             Err(e) => failed.push(format!("{:?}: {e}", op.args)),
         }
@@ -152,7 +161,13 @@ async fn thousand_concurrent_transactions_commit_identically_on_both_peers() {
 }
 
 async fn orderer_height(net: &TestNet) -> u64 {
-    let info = net.admin("orderer", 0).await.unwrap().info(CHANNEL).await.unwrap();
+    let info = net
+        .admin("orderer", 0)
+        .await
+        .unwrap()
+        .info(CHANNEL)
+        .await
+        .unwrap();
     info.info.unwrap().height
 }
 
@@ -165,7 +180,11 @@ async fn same_chain_on_both_peers(net: &TestNet, height: u64) -> Vec<carechain_p
         let n = number(x);
         assert_eq!(hash(x), hash(y), "block {n}: header hashes differ between peers");
         assert_eq!(x.data, y.data, "block {n}: transactions differ between peers");
-        assert_eq!(tx_codes(x), tx_codes(y), "block {n}: validation codes differ between peers");
+        assert_eq!(
+            tx_codes(x),
+            tx_codes(y),
+            "block {n}: validation codes differ between peers"
+        );
     }
     for (i, w) in a.windows(2).enumerate() {
         assert_eq!(number(&w[1]), i as u64 + 1);
@@ -177,7 +196,15 @@ async fn same_chain_on_both_peers(net: &TestNet, height: u64) -> Vec<carechain_p
         );
     }
     for i in 0..2 {
-        let info = net.admin("peer", i).await.unwrap().info(CHANNEL).await.unwrap().info.unwrap();
+        let info = net
+            .admin("peer", i)
+            .await
+            .unwrap()
+            .info(CHANNEL)
+            .await
+            .unwrap()
+            .info
+            .unwrap();
         assert_eq!(info.height, height, "peer {i} height");
         assert_eq!(
             info.current_block_hash.as_ref(),
@@ -197,13 +224,24 @@ fn every_transaction_valid_exactly_once(
     for b in &chain[1..] {
         let ids = tx_ids(b);
         let codes = tx_codes(b);
-        assert_eq!(ids.len(), codes.len(), "block {}: one code per transaction", number(b));
+        assert_eq!(
+            ids.len(),
+            codes.len(),
+            "block {}: one code per transaction",
+            number(b)
+        );
         for (id, code) in ids.into_iter().zip(codes) {
-            assert!(seen.insert(id.clone(), code).is_none(), "transaction {id} is in the chain twice");
+            assert!(
+                seen.insert(id.clone(), code).is_none(),
+                "transaction {id} is in the chain twice"
+            );
             total += 1;
         }
     }
-    assert_eq!(total, TOTAL, "the chain holds {total} transactions, {TOTAL} were submitted");
+    assert_eq!(
+        total, TOTAL,
+        "the chain holds {total} transactions, {TOTAL} were submitted"
+    );
     for (_, tx, _) in committed {
         assert_eq!(seen.get(tx), Some(&TxValidationCode::Valid), "transaction {tx}");
     }
@@ -236,17 +274,33 @@ async fn history_has_every_version(net: &TestNet, committed: &[(String, String, 
         let key = format!("hot-{k:02}");
         let versions: Vec<&(String, String, Option<Value>)> =
             committed.iter().filter(|(kk, _, _)| *kk == key).rev().collect();
-        assert!(versions.len() > HOT_UPDATES, "{key} was written {} times", versions.len());
+        assert!(
+            versions.len() > HOT_UPDATES,
+            "{key} was written {} times",
+            versions.len()
+        );
         for peer in 0..2 {
             let h: Vec<Value> =
                 serde_json::from_str(&net.query(peer, &["GetAssetHistory", &key]).await.unwrap()).unwrap();
             let got: Vec<(&str, bool, &Value)> = h
                 .iter()
-                .map(|e| (e["txId"].as_str().unwrap(), e["isDelete"].as_bool().unwrap(), &e["record"]))
+                .map(|e| {
+                    (
+                        e["txId"].as_str().unwrap(),
+                        e["isDelete"].as_bool().unwrap(),
+                        &e["record"],
+                    )
+                })
                 .collect();
             let want: Vec<(&str, bool, &Value)> = versions
                 .iter()
-                .map(|(_, tx, after)| (tx.as_str(), after.is_none(), after.as_ref().unwrap_or(&Value::Null)))
+                .map(|(_, tx, after)| {
+                    (
+                        tx.as_str(),
+                        after.is_none(),
+                        after.as_ref().unwrap_or(&Value::Null),
+                    )
+                })
                 .collect();
             assert_eq!(got, want, "history of {key} on peer {peer} (newest first)");
         }

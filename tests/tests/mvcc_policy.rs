@@ -62,10 +62,14 @@ async fn endorse_update(gw: &GatewayClient, id: &str, color: &str, orgs: &[&str]
 async fn color_everywhere(net: &TestNet, id: &str) -> String {
     let mut colors = Vec::new();
     for i in 0..net.peers.len() {
-        let a: serde_json::Value = serde_json::from_str(&net.query(i, &["ReadAsset", id]).await.unwrap()).unwrap();
+        let a: serde_json::Value =
+            serde_json::from_str(&net.query(i, &["ReadAsset", id]).await.unwrap()).unwrap();
         colors.push(a["Color"].as_str().unwrap().to_string());
     }
-    assert!(colors.windows(2).all(|w| w[0] == w[1]), "peers disagree on {id}: {colors:?}");
+    assert!(
+        colors.windows(2).all(|w| w[0] == w[1]),
+        "peers disagree on {id}: {colors:?}"
+    );
     colors.remove(0)
 }
 
@@ -93,7 +97,10 @@ async fn same_snapshot_conflict_in_one_block_validates_exactly_one() {
     .expect("network starts");
     let gw = net.gateway(0, "User1").await.unwrap();
     let other = net.gateway(1, "User1").await.unwrap();
-    let (r1, r2) = tokio::join!(create(&gw, "mvcc-1", "white"), create(&other, "unrelated", "white"));
+    let (r1, r2) = tokio::join!(
+        create(&gw, "mvcc-1", "white"),
+        create(&other, "unrelated", "white")
+    );
     r1.unwrap();
     r2.unwrap();
 
@@ -115,9 +122,19 @@ async fn same_snapshot_conflict_in_one_block_validates_exactly_one() {
     // The winner is the one ordered first.
     let block = net.deliver(0, block_a, block_a).await.unwrap().remove(0);
     let first = tx_ids(&block)[0].clone();
-    let (winner, code_of_first) = if first == a.tx_id { ("red", ca) } else { ("green", cb) };
-    assert_eq!(code_of_first, TxValidationCode::Valid, "the first transaction of the block wins");
-    net.wait_height(block_a + 1, Duration::from_secs(10)).await.unwrap();
+    let (winner, code_of_first) = if first == a.tx_id {
+        ("red", ca)
+    } else {
+        ("green", cb)
+    };
+    assert_eq!(
+        code_of_first,
+        TxValidationCode::Valid,
+        "the first transaction of the block wins"
+    );
+    net.wait_height(block_a + 1, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(color_everywhere(&net, "mvcc-1").await, winner);
 }
 
@@ -135,7 +152,9 @@ async fn same_snapshot_conflict_in_later_block_is_mvcc_read_conflict() {
     assert_eq!(ca, TxValidationCode::Valid);
     assert_eq!(cb, TxValidationCode::MvccReadConflict);
     assert!(block_b > block_a);
-    net.wait_height(block_b + 1, Duration::from_secs(10)).await.unwrap();
+    net.wait_height(block_b + 1, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(color_everywhere(&net, "mvcc-2").await, "red");
 }
 
@@ -146,12 +165,24 @@ async fn one_org_endorsement_fails_the_majority_policy() {
     for org in ["Org1MSP", "Org2MSP"] {
         let p = endorse_update(&gw, "pol-1", "red", &[org]).await;
         let ends = endorsements(&p.envelope).unwrap();
-        assert_eq!(ends.iter().map(msp_of).collect::<Vec<_>>(), [org], "endorsed by {org} only");
+        assert_eq!(
+            ends.iter().map(msp_of).collect::<Vec<_>>(),
+            [org],
+            "endorsed by {org} only"
+        );
         gw.submit(&p).await.unwrap();
         let (code, block) = gw.commit_status(CH, &p.tx_id).await.unwrap();
-        assert_eq!(code, TxValidationCode::EndorsementPolicyFailure, "endorsed by {org} only");
+        assert_eq!(
+            code,
+            TxValidationCode::EndorsementPolicyFailure,
+            "endorsed by {org} only"
+        );
         net.wait_height(block + 1, Duration::from_secs(10)).await.unwrap();
-        assert_eq!(color_everywhere(&net, "pol-1").await, "white", "state after a {org}-only update");
+        assert_eq!(
+            color_everywhere(&net, "pol-1").await,
+            "white",
+            "state after a {org}-only update"
+        );
     }
     // A create endorsed by one org leaves no asset behind either.
     let p = gw.proposal(
@@ -166,7 +197,11 @@ async fn one_org_endorsement_fails_the_majority_policy() {
     assert_eq!(code, TxValidationCode::EndorsementPolicyFailure);
     net.wait_height(block + 1, Duration::from_secs(10)).await.unwrap();
     for i in 0..2 {
-        assert_eq!(net.query(i, &["AssetExists", "pol-2"]).await.unwrap(), "false", "peer {i}");
+        assert_eq!(
+            net.query(i, &["AssetExists", "pol-2"]).await.unwrap(),
+            "false",
+            "peer {i}"
+        );
     }
 }
 
@@ -212,7 +247,11 @@ async fn forged_or_duplicated_endorsements_fail_the_policy() {
         let (code, block) = submit_signed(&gw, &p.tx_id, env).await;
         assert_eq!(code, TxValidationCode::EndorsementPolicyFailure, "{what}");
         net.wait_height(block + 1, Duration::from_secs(10)).await.unwrap();
-        assert_eq!(color_everywhere(&net, "forge-1").await, expected, "state after: {what}");
+        assert_eq!(
+            color_everywhere(&net, "forge-1").await,
+            expected,
+            "state after: {what}"
+        );
     }
 }
 

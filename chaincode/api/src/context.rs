@@ -118,6 +118,40 @@ pub trait Context {
     /// The committed key-level endorsement policy of `key`, if any. Records a read of `key` (Fabric reads the
     /// metadata with the value). Does not see a policy set earlier in this transaction.
     fn key_endorsement(&mut self, key: &str) -> Result<Option<KeyEndorsement>, ContractError>;
+
+    /// The committed value of `key` in private data collection `collection`. Only peers of the
+    /// collection's member organizations hold private data: elsewhere this is `Forbidden`. Records a
+    /// (hashed) read; does not see this transaction's own private writes. `BadRequest` for a collection the
+    /// chaincode definition does not declare.
+    fn get_private_data(&mut self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, ContractError>;
+
+    /// Writes private data. The value reaches only member peers; the ledger carries its SHA-256 hash. Pass
+    /// PHI through [`Context::transient`] rather than arguments, which are recorded in the block.
+    fn put_private_data(&mut self, collection: &str, key: &str, value: &[u8]) -> Result<(), ContractError>;
+
+    /// Deletes private data (the hash of the deletion is recorded; history remains on member peers).
+    fn del_private_data(&mut self, collection: &str, key: &str) -> Result<(), ContractError>;
+
+    /// Purges private data: the current value and every historical version disappear from every member
+    /// peer when the transaction commits, while the hashes stay on the ledger (Fabric 2.5 semantics).
+    fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), ContractError>;
+
+    /// SHA-256 of the committed private value, available on every peer of the channel (members or not),
+    /// so anyone can check a value against the ledger.
+    fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, ContractError>;
+
+    /// Private keys in `[start, end)` of `collection` ("" end: no upper bound), ascending, committed values
+    /// only. Member peers only.
+    fn get_private_data_by_range(
+        &mut self,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError>;
 }
 
 /// The argument rules every [`Context`] implementation applies, with Fabric's wording where Fabric has one.

@@ -28,13 +28,19 @@ use time::OffsetDateTime;
 use crate::{ChannelConfig, ConfigError};
 
 /// Computes the update that turns `current` into `desired`.
-pub fn compute_update(channel_id: &str, current: &Config, desired: &Config) -> Result<ConfigUpdate, ConfigError> {
+pub fn compute_update(
+    channel_id: &str,
+    current: &Config,
+    desired: &Config,
+) -> Result<ConfigUpdate, ConfigError> {
     let (Some(cur), Some(des)) = (&current.channel_group, &desired.channel_group) else {
         return Err(ConfigError::Invalid("configuration has no channel group".into()));
     };
     let (read_set, write_set, changed) = diff_group(cur, des);
     if !changed {
-        return Err(ConfigError::Invalid("the desired configuration equals the current one: nothing to update".into()));
+        return Err(ConfigError::Invalid(
+            "the desired configuration equals the current one: nothing to update".into(),
+        ));
     }
     Ok(ConfigUpdate {
         channel_id: channel_id.to_string(),
@@ -64,15 +70,33 @@ fn diff_group(cur: &ConfigGroup, des: &ConfigGroup) -> (ConfigGroup, ConfigGroup
         match cur.values.get(k) {
             Some(cv) if cv.value == dv.value && cv.mod_policy == dv.mod_policy => {
                 if membership {
-                    write.values.insert(k.clone(), ConfigValue { version: cv.version, ..Default::default() });
+                    write.values.insert(
+                        k.clone(),
+                        ConfigValue {
+                            version: cv.version,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
             Some(cv) => {
                 changed = true;
-                write.values.insert(k.clone(), ConfigValue { version: cv.version + 1, ..dv.clone() });
+                write.values.insert(
+                    k.clone(),
+                    ConfigValue {
+                        version: cv.version + 1,
+                        ..dv.clone()
+                    },
+                );
             }
             None => {
-                write.values.insert(k.clone(), ConfigValue { version: 0, ..dv.clone() });
+                write.values.insert(
+                    k.clone(),
+                    ConfigValue {
+                        version: 0,
+                        ..dv.clone()
+                    },
+                );
             }
         }
     }
@@ -80,15 +104,33 @@ fn diff_group(cur: &ConfigGroup, des: &ConfigGroup) -> (ConfigGroup, ConfigGroup
         match cur.policies.get(k) {
             Some(cp) if cp.policy == dp.policy && cp.mod_policy == dp.mod_policy => {
                 if membership {
-                    write.policies.insert(k.clone(), ConfigPolicy { version: cp.version, ..Default::default() });
+                    write.policies.insert(
+                        k.clone(),
+                        ConfigPolicy {
+                            version: cp.version,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
             Some(cp) => {
                 changed = true;
-                write.policies.insert(k.clone(), ConfigPolicy { version: cp.version + 1, ..dp.clone() });
+                write.policies.insert(
+                    k.clone(),
+                    ConfigPolicy {
+                        version: cp.version + 1,
+                        ..dp.clone()
+                    },
+                );
             }
             None => {
-                write.policies.insert(k.clone(), ConfigPolicy { version: 0, ..dp.clone() });
+                write.policies.insert(
+                    k.clone(),
+                    ConfigPolicy {
+                        version: 0,
+                        ..dp.clone()
+                    },
+                );
             }
         }
     }
@@ -125,7 +167,11 @@ fn zero_versions(g: &ConfigGroup) -> ConfigGroup {
     for p in g.policies.values_mut() {
         p.version = 0;
     }
-    g.groups = g.groups.iter().map(|(k, c)| (k.clone(), zero_versions(c))).collect();
+    g.groups = g
+        .groups
+        .iter()
+        .map(|(k, c)| (k.clone(), zero_versions(c)))
+        .collect();
     g
 }
 
@@ -154,7 +200,11 @@ pub fn sign(env: &mut ConfigUpdateEnvelope, signer: &carechain_crypto::msp::Sign
 }
 
 /// Checks `env` against `current` at time `now` and returns the resulting configuration.
-pub fn authorize(current: &ChannelConfig, env: &ConfigUpdateEnvelope, now: OffsetDateTime) -> Result<Config, ConfigError> {
+pub fn authorize(
+    current: &ChannelConfig,
+    env: &ConfigUpdateEnvelope,
+    now: OffsetDateTime,
+) -> Result<Config, ConfigError> {
     let update = ConfigUpdate::decode(env.config_update.as_ref())
         .map_err(|e| ConfigError::Invalid(format!("config update does not decode: {e}")))?;
     if update.channel_id != current.channel_id {
@@ -204,7 +254,12 @@ fn signers(
             .map_err(|e| ConfigError::Invalid(format!("config signature header does not decode: {e}")))?;
         let id = current
             .msps
-            .verify_signature_at(&sh.creator, &signed_bytes(&s.signature_header, update), &s.signature, now)
+            .verify_signature_at(
+                &sh.creator,
+                &signed_bytes(&s.signature_header, update),
+                &s.signature,
+                now,
+            )
             .map_err(|e| ConfigError::Invalid(format!("config update signature rejected: {e}")))?;
         if !out.iter().any(|o| o.id() == id.id()) {
             out.push(id);
@@ -223,22 +278,27 @@ fn check_read(cur: &ConfigGroup, read: &ConfigGroup, path: &str) -> Result<(), C
         return Err(stale(path, read.version, cur.version));
     }
     for (k, rv) in &read.values {
-        let cv = cur.values.get(k).ok_or_else(|| stale(&format!("{path}/{k}"), rv.version, 0))?;
+        let cv = cur
+            .values
+            .get(k)
+            .ok_or_else(|| stale(&format!("{path}/{k}"), rv.version, 0))?;
         if cv.version != rv.version {
             return Err(stale(&format!("{path}/{k}"), rv.version, cv.version));
         }
     }
     for (k, rp) in &read.policies {
-        let cp = cur.policies.get(k).ok_or_else(|| stale(&format!("{path}/{k}"), rp.version, 0))?;
+        let cp = cur
+            .policies
+            .get(k)
+            .ok_or_else(|| stale(&format!("{path}/{k}"), rp.version, 0))?;
         if cp.version != rp.version {
             return Err(stale(&format!("{path}/{k}"), rp.version, cp.version));
         }
     }
     for (k, rg) in &read.groups {
-        let cg = cur
-            .groups
-            .get(k)
-            .ok_or_else(|| ConfigError::Invalid(format!("config update read {path}/{k}, which does not exist")))?;
+        let cg = cur.groups.get(k).ok_or_else(|| {
+            ConfigError::Invalid(format!("config update read {path}/{k}, which does not exist"))
+        })?;
         check_read(cg, rg, &format!("{path}/{k}"))?;
     }
     Ok(())
@@ -255,22 +315,32 @@ impl Check<'_> {
     fn authorize(&mut self, mod_policy: &str, group_path: &str, what: &str) -> Result<(), ConfigError> {
         self.changes += 1;
         if mod_policy.is_empty() {
-            return Err(ConfigError::Invalid(format!("{what} has no mod_policy and cannot be modified")));
+            return Err(ConfigError::Invalid(format!(
+                "{what} has no mod_policy and cannot be modified"
+            )));
         }
         let path = if mod_policy.starts_with('/') {
             mod_policy.to_string()
         } else {
             format!("{group_path}/{mod_policy}")
         };
-        self.config.evaluate(&path, self.signers).map_err(|e| {
-            ConfigError::Invalid(format!("modifying {what} requires {path}: {e}"))
-        })
+        self.config
+            .evaluate(&path, self.signers)
+            .map_err(|e| ConfigError::Invalid(format!("modifying {what} requires {path}: {e}")))
     }
 
-    fn merge(&mut self, cur: Option<&ConfigGroup>, w: &ConfigGroup, path: &str) -> Result<ConfigGroup, ConfigError> {
+    fn merge(
+        &mut self,
+        cur: Option<&ConfigGroup>,
+        w: &ConfigGroup,
+        path: &str,
+    ) -> Result<ConfigGroup, ConfigError> {
         let Some(cur) = cur else {
             if w.version != 0 {
-                return Err(ConfigError::Invalid(format!("new group {path} must have version 0, has {}", w.version)));
+                return Err(ConfigError::Invalid(format!(
+                    "new group {path} must have version 0, has {}",
+                    w.version
+                )));
             }
             return Ok(w.clone());
         };
@@ -288,11 +358,18 @@ impl Check<'_> {
         }
         let mut out = ConfigGroup {
             version: w.version,
-            mod_policy: if bumped { w.mod_policy.clone() } else { cur.mod_policy.clone() },
+            mod_policy: if bumped {
+                w.mod_policy.clone()
+            } else {
+                cur.mod_policy.clone()
+            },
             ..Default::default()
         };
         // An unbumped group keeps its membership: the write set may only name existing children.
-        let keep = |keys: BTreeSet<&String>, wkeys: BTreeSet<&String>, kind: &str| -> Result<BTreeSet<String>, ConfigError> {
+        let keep = |keys: BTreeSet<&String>,
+                    wkeys: BTreeSet<&String>,
+                    kind: &str|
+         -> Result<BTreeSet<String>, ConfigError> {
             if bumped {
                 Ok(wkeys.into_iter().cloned().collect())
             } else if let Some(extra) = wkeys.difference(&keys).next() {
@@ -307,8 +384,17 @@ impl Check<'_> {
             let v = self.merge_value(cur.values.get(&k), w.values.get(&k), &format!("{path}/{k}"), path)?;
             out.values.insert(k, v);
         }
-        for k in keep(cur.policies.keys().collect(), w.policies.keys().collect(), "policy")? {
-            let p = self.merge_policy(cur.policies.get(&k), w.policies.get(&k), &format!("{path}/{k}"), path)?;
+        for k in keep(
+            cur.policies.keys().collect(),
+            w.policies.keys().collect(),
+            "policy",
+        )? {
+            let p = self.merge_policy(
+                cur.policies.get(&k),
+                w.policies.get(&k),
+                &format!("{path}/{k}"),
+                path,
+            )?;
             out.policies.insert(k, p);
         }
         for k in keep(cur.groups.keys().collect(), w.groups.keys().collect(), "group")? {
@@ -322,7 +408,13 @@ impl Check<'_> {
         Ok(out)
     }
 
-    fn merge_value(&mut self, cur: Option<&ConfigValue>, w: Option<&ConfigValue>, what: &str, group: &str) -> Result<ConfigValue, ConfigError> {
+    fn merge_value(
+        &mut self,
+        cur: Option<&ConfigValue>,
+        w: Option<&ConfigValue>,
+        what: &str,
+        group: &str,
+    ) -> Result<ConfigValue, ConfigError> {
         match (cur, w) {
             (Some(c), None) => Ok(c.clone()),
             (Some(c), Some(w)) if w.version == c.version => Ok(c.clone()),
@@ -337,12 +429,21 @@ impl Check<'_> {
                 w.version
             ))),
             (None, Some(w)) if w.version == 0 => Ok(w.clone()),
-            (None, Some(w)) => Err(ConfigError::Invalid(format!("new value {what} must have version 0, has {}", w.version))),
+            (None, Some(w)) => Err(ConfigError::Invalid(format!(
+                "new value {what} must have version 0, has {}",
+                w.version
+            ))),
             (None, None) => Err(ConfigError::Invalid(format!("value {what} vanished"))),
         }
     }
 
-    fn merge_policy(&mut self, cur: Option<&ConfigPolicy>, w: Option<&ConfigPolicy>, what: &str, group: &str) -> Result<ConfigPolicy, ConfigError> {
+    fn merge_policy(
+        &mut self,
+        cur: Option<&ConfigPolicy>,
+        w: Option<&ConfigPolicy>,
+        what: &str,
+        group: &str,
+    ) -> Result<ConfigPolicy, ConfigError> {
         match (cur, w) {
             (Some(c), None) => Ok(c.clone()),
             (Some(c), Some(w)) if w.version == c.version => Ok(c.clone()),
@@ -357,7 +458,10 @@ impl Check<'_> {
                 w.version
             ))),
             (None, Some(w)) if w.version == 0 => Ok(w.clone()),
-            (None, Some(w)) => Err(ConfigError::Invalid(format!("new policy {what} must have version 0, has {}", w.version))),
+            (None, Some(w)) => Err(ConfigError::Invalid(format!(
+                "new policy {what} must have version 0, has {}",
+                w.version
+            ))),
             (None, None) => Err(ConfigError::Invalid(format!("policy {what} vanished"))),
         }
     }

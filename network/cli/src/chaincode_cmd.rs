@@ -154,7 +154,13 @@ pub fn build_transient(call: &CallArgs) -> anyhow::Result<BTreeMap<String, Vec<u
 
 const LIFECYCLE: &str = "_lifecycle";
 
-async fn lifecycle(client: &ClientArgs, channel: &str, func: &str, arg: Option<String>, submit: bool) -> anyhow::Result<Vec<u8>> {
+async fn lifecycle(
+    client: &ClientArgs,
+    channel: &str,
+    func: &str,
+    arg: Option<String>,
+    submit: bool,
+) -> anyhow::Result<Vec<u8>> {
     let gw = GatewayClient::connect(&client.address, &client.tls()?, client.signer()?).await?;
     let mut args = vec![func.as_bytes().to_vec()];
     args.extend(arg.map(String::into_bytes));
@@ -171,22 +177,59 @@ async fn lifecycle(client: &ClientArgs, channel: &str, func: &str, arg: Option<S
 async fn run_lifecycle(cmd: ChaincodeCommand) -> anyhow::Result<()> {
     match cmd {
         ChaincodeCommand::Approve { def, client } => {
-            lifecycle(&client, &def.channel, "ApproveChaincodeDefinitionForMyOrg", Some(def.json()), true).await?;
-            println!("approved {} sequence {} for {}", def.name, def.sequence, client.msp_id);
+            lifecycle(
+                &client,
+                &def.channel,
+                "ApproveChaincodeDefinitionForMyOrg",
+                Some(def.json()),
+                true,
+            )
+            .await?;
+            println!(
+                "approved {} sequence {} for {}",
+                def.name, def.sequence, client.msp_id
+            );
         }
         ChaincodeCommand::Commit { def, client } => {
-            lifecycle(&client, &def.channel, "CommitChaincodeDefinition", Some(def.json()), true).await?;
-            println!("committed {} version {} sequence {} on {}", def.name, def.version, def.sequence, def.channel);
+            lifecycle(
+                &client,
+                &def.channel,
+                "CommitChaincodeDefinition",
+                Some(def.json()),
+                true,
+            )
+            .await?;
+            println!(
+                "committed {} version {} sequence {} on {}",
+                def.name, def.version, def.sequence, def.channel
+            );
         }
         ChaincodeCommand::Readiness { def, client } => {
-            let out = lifecycle(&client, &def.channel, "CheckCommitReadiness", Some(def.json()), false).await?;
+            let out = lifecycle(
+                &client,
+                &def.channel,
+                "CheckCommitReadiness",
+                Some(def.json()),
+                false,
+            )
+            .await?;
             let r: serde_json::Value = serde_json::from_slice(&out)?;
             if let Some(approvals) = r["approvals"].as_object() {
                 for (org, ok) in approvals {
-                    let mut line = format!("{org}: {}", if ok.as_bool() == Some(true) { "approved" } else { "not approved" });
+                    let mut line = format!(
+                        "{org}: {}",
+                        if ok.as_bool() == Some(true) {
+                            "approved"
+                        } else {
+                            "not approved"
+                        }
+                    );
                     if let Some(fields) = r["mismatches"][org].as_array() {
                         let f: Vec<&str> = fields.iter().filter_map(|x| x.as_str()).collect();
-                        line.push_str(&format!(" (approved a different definition: {} differ)", f.join(", ")));
+                        line.push_str(&format!(
+                            " (approved a different definition: {} differ)",
+                            f.join(", ")
+                        ));
                     }
                     println!("{line}");
                 }
@@ -197,7 +240,13 @@ async fn run_lifecycle(cmd: ChaincodeCommand) -> anyhow::Result<()> {
             let out = lifecycle(&client, &channel, "QueryChaincodeDefinitions", None, false).await?;
             let defs: Vec<serde_json::Value> = serde_json::from_slice(&out)?;
             for d in defs {
-                println!("{} version {} sequence {} policy {}", d["name"].as_str().unwrap_or(""), d["version"].as_str().unwrap_or(""), d["sequence"], d["endorsement_policy"]);
+                println!(
+                    "{} version {} sequence {} policy {}",
+                    d["name"].as_str().unwrap_or(""),
+                    d["version"].as_str().unwrap_or(""),
+                    d["sequence"],
+                    d["endorsement_policy"]
+                );
             }
         }
         ChaincodeCommand::Invoke { .. } | ChaincodeCommand::Query { .. } => {

@@ -140,34 +140,64 @@ pub enum UpdateCommand {
 }
 
 fn host_port(s: &str) -> anyhow::Result<(String, u16)> {
-    let (h, p) = s.rsplit_once(':').with_context(|| format!("{s:?} is not host:port"))?;
-    Ok((h.to_string(), p.parse().with_context(|| format!("bad port in {s:?}"))?))
+    let (h, p) = s
+        .rsplit_once(':')
+        .with_context(|| format!("{s:?} is not host:port"))?;
+    Ok((
+        h.to_string(),
+        p.parse().with_context(|| format!("bad port in {s:?}"))?,
+    ))
 }
 
 fn desired(current: &Config, kind: &UpdateKind) -> anyhow::Result<Config> {
     Ok(match kind {
-        UpdateKind::AddOrg { name, new_msp_id, org_msp_dir, anchor } => {
-            let anchors = anchor.iter().map(|a| host_port(a)).collect::<anyhow::Result<Vec<_>>>()?;
+        UpdateKind::AddOrg {
+            name,
+            new_msp_id,
+            org_msp_dir,
+            anchor,
+        } => {
+            let anchors = anchor
+                .iter()
+                .map(|a| host_port(a))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let spec = OrgSpec {
                 name: name.clone(),
                 id: new_msp_id.clone(),
                 msp_dir: org_msp_dir.clone(),
                 policies: Default::default(),
-                anchor_peers: anchors.into_iter().map(|(host, port)| HostPort { host, port }).collect(),
+                anchor_peers: anchors
+                    .into_iter()
+                    .map(|(host, port)| HostPort { host, port })
+                    .collect(),
                 orderer_endpoints: vec![],
             };
             edit::add_org(current, name, genesis::application_org_group(&spec, org_msp_dir)?)?
         }
         UpdateKind::Crl { org, crl } => {
-            let pems = crl.iter().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).collect::<anyhow::Result<Vec<_>>>()?;
+            let pems = crl
+                .iter()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             edit::set_crls(current, org, pems)?
         }
         UpdateKind::Anchors { org, anchor } => {
-            let anchors = anchor.iter().map(|a| host_port(a)).collect::<anyhow::Result<Vec<_>>>()?;
+            let anchors = anchor
+                .iter()
+                .map(|a| host_port(a))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             edit::set_anchor_peers(current, org, &anchors)?
         }
-        UpdateKind::Batch { max_message_count, batch_timeout } => edit::set_batch(current, *max_message_count, batch_timeout.as_deref())?,
-        UpdateKind::Consenter { action, host, port, tls_cert } => {
+        UpdateKind::Batch {
+            max_message_count,
+            batch_timeout,
+        } => edit::set_batch(current, *max_message_count, batch_timeout.as_deref())?,
+        UpdateKind::Consenter {
+            action,
+            host,
+            port,
+            tls_cert,
+        } => {
             let cert = std::fs::read(tls_cert).with_context(|| format!("reading {}", tls_cert.display()))?;
             let c = etcdraft::Consenter {
                 host: host.clone(),
@@ -183,25 +213,58 @@ fn desired(current: &Config, kind: &UpdateKind) -> anyhow::Result<Config> {
 /// Runs an update-flow subcommand.
 pub async fn run(cmd: UpdateCommand) -> anyhow::Result<()> {
     match cmd {
-        UpdateCommand::Fetch { channel, output, from, to, config, node, client } => {
+        UpdateCommand::Fetch {
+            channel,
+            output,
+            from,
+            to,
+            config,
+            node,
+            client,
+        } => {
             std::fs::create_dir_all(&output)?;
             let signer = client.signer()?;
             if config {
-                let b = channelops::latest_config_block(&client.address, &client.tls()?, &signer, &channel, node).await?;
+                let b =
+                    channelops::latest_config_block(&client.address, &client.tls()?, &signer, &channel, node)
+                        .await?;
                 let path = output.join("config.block");
                 std::fs::write(&path, b.encode_to_vec())?;
-                println!("wrote config block {} to {}", b.header.map_or(0, |h| h.number), path.display());
+                println!(
+                    "wrote config block {} to {}",
+                    b.header.map_or(0, |h| h.number),
+                    path.display()
+                );
                 return Ok(());
             }
-            let blocks = channelops::fetch_blocks(&client.address, &client.tls()?, &signer, &channel, from, to, node).await?;
+            let blocks =
+                channelops::fetch_blocks(&client.address, &client.tls()?, &signer, &channel, from, to, node)
+                    .await?;
             for b in &blocks {
                 let n = b.header.as_ref().map_or(0, |h| h.number);
                 std::fs::write(output.join(format!("{n}.block")), b.encode_to_vec())?;
             }
-            println!("wrote {} blocks of {channel} to {}", blocks.len(), output.display());
+            println!(
+                "wrote {} blocks of {channel} to {}",
+                blocks.len(),
+                output.display()
+            );
         }
-        UpdateCommand::Update { channel, output, node, kind, client } => {
-            let b = channelops::latest_config_block(&client.address, &client.tls()?, &*client.signer()?, &channel, node).await?;
+        UpdateCommand::Update {
+            channel,
+            output,
+            node,
+            kind,
+            client,
+        } => {
+            let b = channelops::latest_config_block(
+                &client.address,
+                &client.tls()?,
+                &*client.signer()?,
+                &channel,
+                node,
+            )
+            .await?;
             let current = ChannelConfig::from_block(&b)?;
             let want = desired(&current.config, &kind)?;
             let u = update::compute_update(&channel, &current.config, &want)?;
@@ -209,7 +272,10 @@ pub async fn run(cmd: UpdateCommand) -> anyhow::Result<()> {
                 println!("  {line}");
             }
             std::fs::write(&output, channelops::update_envelope(&u).encode_to_vec())?;
-            println!("wrote update to {}: collect admin signatures with `carechain channel sign-update`", output.display());
+            println!(
+                "wrote update to {}: collect admin signatures with `carechain channel sign-update`",
+                output.display()
+            );
         }
         UpdateCommand::SignUpdate { file, signer } => {
             let env = Envelope::decode(std::fs::read(&file)?.as_slice()).context("not an update file")?;
@@ -220,9 +286,11 @@ pub async fn run(cmd: UpdateCommand) -> anyhow::Result<()> {
         }
         UpdateCommand::SubmitUpdate { file, client } => {
             let env = Envelope::decode(std::fs::read(&file)?.as_slice()).context("not an update file")?;
-            let r = channelops::submit_update(&client.address, &client.tls()?, &client.signer()?, &env).await?;
+            let r =
+                channelops::submit_update(&client.address, &client.tls()?, &client.signer()?, &env).await?;
             if r.status != Status::Success as i32 {
-                let name = Status::try_from(r.status).map_or("UNKNOWN".into(), |s| s.as_str_name().to_string());
+                let name =
+                    Status::try_from(r.status).map_or("UNKNOWN".into(), |s| s.as_str_name().to_string());
                 bail!("orderer refused the update: {name} {}", r.info);
             }
             println!("update accepted for ordering");

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use carechain_channel::block;
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::{
-    Block, ChannelHeader, ConfigUpdate, ConfigUpdateEnvelope, Envelope, Header, HeaderType, Payload, SignatureHeader,
-    Status,
+    Block, ChannelHeader, ConfigUpdate, ConfigUpdateEnvelope, Envelope, Header, HeaderType, Payload,
+    SignatureHeader, Status,
 };
 use carechain_proto::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use carechain_proto::orderer::{BroadcastResponse, deliver_response};
@@ -41,7 +41,9 @@ pub async fn fetch_blocks(
     to: Option<u64>,
     kind: NodeKind,
 ) -> anyhow::Result<Vec<Block>> {
-    let ch = connect(address, tls).await.with_context(|| format!("connecting to {address}"))?;
+    let ch = connect(address, tls)
+        .await
+        .with_context(|| format!("connecting to {address}"))?;
     let env = seek_envelope(signer, channel, from, Some(to.unwrap_or(u64::MAX)), false);
     let max = tls.max_message_bytes;
     let mut out = Vec::new();
@@ -76,7 +78,9 @@ pub async fn fetch_blocks(
         }
     };
     // Asking for blocks up to "now" ends with NOT_FOUND once the height is passed; that is the end.
-    if status != Status::Success as i32 && !(to.is_none() && status == Status::NotFound as i32 && !out.is_empty()) {
+    if status != Status::Success as i32
+        && !(to.is_none() && status == Status::NotFound as i32 && !out.is_empty())
+    {
         let name = Status::try_from(status).map_or("UNKNOWN".into(), |s| s.as_str_name().to_string());
         bail!("deliver from {address} ended with {name}");
     }
@@ -133,7 +137,10 @@ fn open(env: &Envelope) -> anyhow::Result<(Payload, ConfigUpdateEnvelope)> {
 /// The update inside an update envelope, and the signers so far.
 pub fn read_update(env: &Envelope) -> anyhow::Result<(ConfigUpdate, usize)> {
     let (_, cue) = open(env)?;
-    Ok((ConfigUpdate::decode(cue.config_update.as_ref())?, cue.signatures.len()))
+    Ok((
+        ConfigUpdate::decode(cue.config_update.as_ref())?,
+        cue.signatures.len(),
+    ))
 }
 
 /// Adds an admin's signature to an update envelope.
@@ -149,7 +156,12 @@ pub fn sign_update(env: &Envelope, admin: &SigningIdentity) -> anyhow::Result<En
 
 /// Signs the envelope as its submitter (the outer signature the orderer checks against the channel's
 /// Writers) and broadcasts it.
-pub async fn submit_update(address: &str, tls: &ClientTls, submitter: &Arc<SigningIdentity>, env: &Envelope) -> anyhow::Result<BroadcastResponse> {
+pub async fn submit_update(
+    address: &str,
+    tls: &ClientTls,
+    submitter: &Arc<SigningIdentity>,
+    env: &Envelope,
+) -> anyhow::Result<BroadcastResponse> {
     let (mut payload, _) = open(env)?;
     let mut nonce = [0u8; 24];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce);
@@ -165,8 +177,12 @@ pub async fn submit_update(address: &str, tls: &ClientTls, submitter: &Arc<Signi
         signature: submitter.sign(&bytes).into(),
         payload: bytes.into(),
     };
-    let ch = connect(address, tls).await.with_context(|| format!("connecting to {address}"))?;
+    let ch = connect(address, tls)
+        .await
+        .with_context(|| format!("connecting to {address}"))?;
     let mut c = AtomicBroadcastClient::new(ch);
     let mut s = c.broadcast(tokio_stream::once(signed)).await?.into_inner();
-    s.message().await?.context("orderer closed the stream without answering")
+    s.message()
+        .await?
+        .context("orderer closed the stream without answering")
 }

@@ -12,7 +12,9 @@
 
 pub mod block;
 pub mod blocksig;
+pub mod configtx;
 pub mod endorse;
+pub mod lifecycle;
 pub mod mvcc;
 pub mod policy;
 pub mod proposal;
@@ -22,5 +24,3 @@ pub mod state;
 pub mod summary;
 pub mod txbuild;
 pub mod txcheck;
-pub mod lifecycle;
-pub mod configtx;

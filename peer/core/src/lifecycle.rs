@@ -48,9 +48,15 @@ impl PolicySpec {
     /// The policy validation evaluates.
     pub fn resolve(&self) -> Result<EndorsementPolicy, String> {
         match self {
-            PolicySpec::Signature(s) => dsl::parse(s).map(EndorsementPolicy::Signature).map_err(|e| e.to_string()),
-            PolicySpec::ChannelReference(p) if p.starts_with("/Channel/") => Ok(EndorsementPolicy::Channel(p.clone())),
-            PolicySpec::ChannelReference(p) => Err(format!("channel policy reference {p:?} must start with /Channel/")),
+            PolicySpec::Signature(s) => dsl::parse(s)
+                .map(EndorsementPolicy::Signature)
+                .map_err(|e| e.to_string()),
+            PolicySpec::ChannelReference(p) if p.starts_with("/Channel/") => {
+                Ok(EndorsementPolicy::Channel(p.clone()))
+            }
+            PolicySpec::ChannelReference(p) => Err(format!(
+                "channel policy reference {p:?} must start with /Channel/"
+            )),
         }
     }
 }
@@ -96,7 +102,10 @@ impl ChaincodeDefinition {
 
     fn check(&self) -> Result<(), ContractError> {
         if self.name.is_empty() || self.name.starts_with('_') || self.name.contains('/') {
-            return Err(ContractError::BadRequest(format!("invalid chaincode name {:?}", self.name)));
+            return Err(ContractError::BadRequest(format!(
+                "invalid chaincode name {:?}",
+                self.name
+            )));
         }
         if self.version.is_empty() {
             return Err(ContractError::BadRequest("a version is required".into()));
@@ -175,14 +184,23 @@ impl Lifecycle {
     fn approvals(&self, ctx: &mut dyn Context, d: &ChaincodeDefinition) -> Result<Readiness, ContractError> {
         let mut r = Readiness::default();
         for org in self.channel.application_orgs.values() {
-            let approved: Option<ChaincodeDefinition> = ctx.get_json(&approval_key(&d.name, d.sequence, &org.msp_id))?;
+            let approved: Option<ChaincodeDefinition> =
+                ctx.get_json(&approval_key(&d.name, d.sequence, &org.msp_id))?;
             let ok = approved.as_ref() == Some(d);
             r.approvals.insert(org.msp_id.clone(), ok);
             if let Some(a) = approved.filter(|_| !ok) {
-                r.mismatches.insert(org.msp_id.clone(), a.differences(d).iter().map(|s| s.to_string()).collect());
+                r.mismatches.insert(
+                    org.msp_id.clone(),
+                    a.differences(d).iter().map(|s| s.to_string()).collect(),
+                );
             }
         }
-        let approving: Vec<OrgPeer> = r.approvals.iter().filter(|(_, ok)| **ok).map(|(m, _)| OrgPeer(m.clone())).collect();
+        let approving: Vec<OrgPeer> = r
+            .approvals
+            .iter()
+            .filter(|(_, ok)| **ok)
+            .map(|(m, _)| OrgPeer(m.clone()))
+            .collect();
         r.ready = self.channel.evaluate(LIFECYCLE_ENDORSEMENT, &approving).is_ok();
         Ok(r)
     }
@@ -223,7 +241,10 @@ impl Contract for Lifecycle {
                 Self::require_next(ctx, &d)?;
                 let msp = ctx.caller().msp_id.clone();
                 ctx.put_json(&approval_key(&d.name, d.sequence, &msp), &d)?;
-                ctx.set_event("ApproveChaincodeDefinitionForMyOrg", format!("{} {} {msp}", d.name, d.sequence).as_bytes())?;
+                ctx.set_event(
+                    "ApproveChaincodeDefinitionForMyOrg",
+                    format!("{} {} {msp}", d.name, d.sequence).as_bytes(),
+                )?;
                 Ok(Vec::new())
             }
             "CommitChaincodeDefinition" => {
@@ -232,7 +253,12 @@ impl Contract for Lifecycle {
                 Self::require_next(ctx, &d)?;
                 let r = self.approvals(ctx, &d)?;
                 if !r.ready {
-                    let who: Vec<&str> = r.approvals.iter().filter(|(_, ok)| **ok).map(|(m, _)| m.as_str()).collect();
+                    let who: Vec<&str> = r
+                        .approvals
+                        .iter()
+                        .filter(|(_, ok)| **ok)
+                        .map(|(m, _)| m.as_str())
+                        .collect();
                     return Err(ContractError::Forbidden(format!(
                         "approvals of {} from [{}] do not satisfy {}",
                         d.name,
@@ -241,16 +267,21 @@ impl Contract for Lifecycle {
                     )));
                 }
                 ctx.put_json(&definition_key(&d.name), &d)?;
-                ctx.set_event("CommitChaincodeDefinition", format!("{} {}", d.name, d.sequence).as_bytes())?;
+                ctx.set_event(
+                    "CommitChaincodeDefinition",
+                    format!("{} {}", d.name, d.sequence).as_bytes(),
+                )?;
                 Ok(Vec::new())
             }
             "CheckCommitReadiness" => {
                 let d = parse_def(call)?;
-                serde_json::to_vec(&self.approvals(ctx, &d)?).map_err(|e| ContractError::Internal(e.to_string()))
+                serde_json::to_vec(&self.approvals(ctx, &d)?)
+                    .map_err(|e| ContractError::Internal(e.to_string()))
             }
             "QueryApprovedChaincodeDefinition" => {
                 let name = call.str_arg(0)?;
-                let seq = u64::try_from(call.int_arg(1)?).map_err(|_| ContractError::BadRequest("negative sequence".into()))?;
+                let seq = u64::try_from(call.int_arg(1)?)
+                    .map_err(|_| ContractError::BadRequest("negative sequence".into()))?;
                 let msp = ctx.caller().msp_id.clone();
                 ctx.must_get(&approval_key(name, seq, &msp))
             }
@@ -273,8 +304,14 @@ impl Contract for Lifecycle {
 /// The policy a write to `_lifecycle` key `key` must satisfy.
 pub fn key_requirement(key: &str) -> Option<(String, EndorsementPolicy)> {
     if let Some(msp) = approval_owner(key) {
-        let p = SignaturePolicy::signed_by(carechain_crypto::msp::Principal::role(msp, carechain_crypto::msp::Role::Peer));
-        return Some((format!("approval by {msp} (its own peer must endorse)"), EndorsementPolicy::Signature(p)));
+        let p = SignaturePolicy::signed_by(carechain_crypto::msp::Principal::role(
+            msp,
+            carechain_crypto::msp::Role::Peer,
+        ));
+        return Some((
+            format!("approval by {msp} (its own peer must endorse)"),
+            EndorsementPolicy::Signature(p),
+        ));
     }
     if key.starts_with("namespaces/metadata/") {
         return Some((

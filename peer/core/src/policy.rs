@@ -41,8 +41,12 @@ pub enum RequirementError {
 }
 
 /// The endorsement policy of `chaincode` as its committed definition states it.
-pub fn chaincode_policy(view: &dyn StateView, chaincode: &str) -> Result<EndorsementPolicy, RequirementError> {
-    let def = crate::lifecycle::definition(view, chaincode)?.ok_or_else(|| RequirementError::Undefined(chaincode.to_string()))?;
+pub fn chaincode_policy(
+    view: &dyn StateView,
+    chaincode: &str,
+) -> Result<EndorsementPolicy, RequirementError> {
+    let def = crate::lifecycle::definition(view, chaincode)?
+        .ok_or_else(|| RequirementError::Undefined(chaincode.to_string()))?;
     def.endorsement_policy
         .resolve()
         .map_err(|e| RequirementError::Invalid(format!("definition of {chaincode}: {e}")))
@@ -99,8 +103,17 @@ pub fn endorsement_requirements(
 /// LifecycleEndorsement.
 fn lifecycle_requirements(rwset: &TxRwSet) -> Result<Vec<(String, EndorsementPolicy)>, RequirementError> {
     let mut reqs: Vec<(String, EndorsementPolicy)> = Vec::new();
-    for ns in rwset.namespaces.iter().filter(|n| n.namespace == crate::lifecycle::LIFECYCLE) {
-        for key in ns.writes.iter().map(|(k, _)| k).chain(ns.metadata_writes.iter().map(|(k, _)| k)) {
+    for ns in rwset
+        .namespaces
+        .iter()
+        .filter(|n| n.namespace == crate::lifecycle::LIFECYCLE)
+    {
+        for key in ns
+            .writes
+            .iter()
+            .map(|(k, _)| k)
+            .chain(ns.metadata_writes.iter().map(|(k, _)| k))
+        {
             let r = crate::lifecycle::key_requirement(key)
                 .ok_or_else(|| RequirementError::Invalid(format!("unknown lifecycle key {key:?}")))?;
             if !reqs.iter().any(|(w, _)| *w == r.0) {

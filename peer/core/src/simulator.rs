@@ -62,6 +62,16 @@ impl<'a> Simulator<'a> {
     }
 }
 
+impl Simulator<'_> {
+    /// Chaincode definitions do not declare collections yet, so every collection is undefined.
+    fn no_collection(&self, collection: &str) -> ContractError {
+        ContractError::BadRequest(format!(
+            "collection {collection} is not defined for chaincode {}",
+            self.ns
+        ))
+    }
+}
+
 fn state_err(e: crate::state::StateError) -> ContractError {
     ContractError::State(e.to_string())
 }
@@ -190,6 +200,39 @@ impl Context for Simulator<'_> {
             Some(bytes) => key_policy_from_bytes(bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    fn get_private_data(&mut self, collection: &str, _key: &str) -> Result<Option<Vec<u8>>, ContractError> {
+        Err(self.no_collection(collection))
+    }
+
+    fn put_private_data(&mut self, collection: &str, _key: &str, _value: &[u8]) -> Result<(), ContractError> {
+        Err(self.no_collection(collection))
+    }
+
+    fn del_private_data(&mut self, collection: &str, _key: &str) -> Result<(), ContractError> {
+        Err(self.no_collection(collection))
+    }
+
+    fn purge_private_data(&mut self, collection: &str, _key: &str) -> Result<(), ContractError> {
+        Err(self.no_collection(collection))
+    }
+
+    fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        _key: &str,
+    ) -> Result<Option<Vec<u8>>, ContractError> {
+        Err(self.no_collection(collection))
+    }
+
+    fn get_private_data_by_range(
+        &mut self,
+        collection: &str,
+        _start: &str,
+        _end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        Err(self.no_collection(collection))
     }
 }
 

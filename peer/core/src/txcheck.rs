@@ -199,7 +199,12 @@ pub fn check_envelope(raw: &[u8], channel: &ChannelConfig, view: &dyn StateView)
             tx_id,
         ));
     }
-    check_definition(view, &chaincode, cc_action.chaincode_id.as_ref().map(|c| c.version.as_str()), tx_id)?;
+    check_definition(
+        view,
+        &chaincode,
+        cc_action.chaincode_id.as_ref().map(|c| c.version.as_str()),
+        tx_id,
+    )?;
     let status = cc_action.response.as_ref().map_or(0, |r| r.status);
     if !(200..400).contains(&status) {
         return Err(Invalid::new(
@@ -248,17 +253,32 @@ pub fn check_envelope(raw: &[u8], channel: &ChannelConfig, view: &dyn StateView)
 
 /// A user chaincode must have a committed definition, and the endorsement must be of its current
 /// version.
-fn check_definition(view: &dyn StateView, chaincode: &str, version: Option<&str>, tx_id: Option<&str>) -> Result<(), Invalid> {
+fn check_definition(
+    view: &dyn StateView,
+    chaincode: &str,
+    version: Option<&str>,
+    tx_id: Option<&str>,
+) -> Result<(), Invalid> {
     if chaincode == crate::lifecycle::LIFECYCLE {
         return Ok(());
     }
     let def = crate::lifecycle::definition(view, chaincode)
         .map_err(|e| Invalid::new(Code::InvalidOtherReason, e.to_string(), tx_id))?
-        .ok_or_else(|| Invalid::new(Code::InvalidChaincode, format!("chaincode {chaincode} is not defined on this channel"), tx_id))?;
+        .ok_or_else(|| {
+            Invalid::new(
+                Code::InvalidChaincode,
+                format!("chaincode {chaincode} is not defined on this channel"),
+                tx_id,
+            )
+        })?;
     if version != Some(def.version.as_str()) {
         return Err(Invalid::new(
             Code::ChaincodeVersionConflict,
-            format!("endorsed with version {:?} of {chaincode}, the channel defines version {}", version.unwrap_or(""), def.version),
+            format!(
+                "endorsed with version {:?} of {chaincode}, the channel defines version {}",
+                version.unwrap_or(""),
+                def.version
+            ),
             tx_id,
         ));
     }

@@ -33,18 +33,34 @@ fn def(seq: u64, policy: &str) -> ChaincodeDefinition {
 
 /// Simulates a lifecycle call as `caller`, endorsed by `endorsers`. Returns the chaincode status, and
 /// when it was endorsable the validation code after validating it in a block (state updated if valid).
-fn run(f: &Fixture, state: &mut MemState, caller: &SigningIdentity, endorsers: &[&SigningIdentity], args: &[String]) -> (i32, Option<Code>, Vec<u8>) {
+fn run(
+    f: &Fixture,
+    state: &mut MemState,
+    caller: &SigningIdentity,
+    endorsers: &[&SigningIdentity],
+    args: &[String],
+) -> (i32, Option<Code>, Vec<u8>) {
     let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let p = new_proposal(caller, "ch", "_lifecycle", &args, &BTreeMap::new());
-    let checked = proposal::check(proposal::parse(&p.signed).unwrap(), &f.channel.msps, OffsetDateTime::now_utc()).unwrap();
-    let lc = Lifecycle { channel: Arc::new(f.channel.clone()) };
+    let checked = proposal::check(
+        proposal::parse(&p.signed).unwrap(),
+        &f.channel.msps,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let lc = Lifecycle {
+        channel: Arc::new(f.channel.clone()),
+    };
     let sim = simulate(state, &lc, &checked);
     let status = sim.response.status;
     let payload = sim.response.payload.to_vec();
     if status >= 400 {
         return (status, None, sim.response.message.into_bytes());
     }
-    let responses: Vec<_> = endorsers.iter().map(|e| endorse(&checked, &sim, "syscc", e)).collect();
+    let responses: Vec<_> = endorsers
+        .iter()
+        .map(|e| endorse(&checked, &sim, "syscc", e))
+        .collect();
     let env = sign_envelope(assemble(&p.signed.proposal_bytes, &responses).unwrap(), caller);
     let number = state.height();
     let v = validate_block(number, &[env.encode_to_vec().into()], &f.channel, state).unwrap();
@@ -64,28 +80,76 @@ fn approve_then_commit_with_majority() {
     let mut s = MemState::new();
     let d = def(1, "AND('Org1MSP.peer', 'Org2MSP.peer')");
     // Org1's approval needs Org1's peer; Org2's peer cannot approve for Org1.
-    let (st, code, _) = run(&f, &mut s, &f.admin1, &[&f.peer2], &call("ApproveChaincodeDefinitionForMyOrg", &d));
+    let (st, code, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer2],
+        &call("ApproveChaincodeDefinitionForMyOrg", &d),
+    );
     assert_eq!((st, code), (200, Some(Code::EndorsementPolicyFailure)));
-    let (_, code, _) = run(&f, &mut s, &f.admin1, &[&f.peer1], &call("ApproveChaincodeDefinitionForMyOrg", &d));
+    let (_, code, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1],
+        &call("ApproveChaincodeDefinitionForMyOrg", &d),
+    );
     assert_eq!(code, Some(Code::Valid));
     // One approval of two is not a majority: the commit is refused at endorsement.
-    let (st, _, msg) = run(&f, &mut s, &f.admin1, &[&f.peer1, &f.peer2], &call("CommitChaincodeDefinition", &d));
+    let (st, _, msg) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1, &f.peer2],
+        &call("CommitChaincodeDefinition", &d),
+    );
     assert_eq!(st, 403, "{}", String::from_utf8_lossy(&msg));
     // Org2 approves a different policy: readiness names the field.
     let other = def(1, "OR('Org2MSP.peer')");
-    run(&f, &mut s, &f.admin2, &[&f.peer2], &call("ApproveChaincodeDefinitionForMyOrg", &other));
-    let (_, _, out) = run(&f, &mut s, &f.admin1, &[&f.peer1], &call("CheckCommitReadiness", &d));
+    run(
+        &f,
+        &mut s,
+        &f.admin2,
+        &[&f.peer2],
+        &call("ApproveChaincodeDefinitionForMyOrg", &other),
+    );
+    let (_, _, out) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1],
+        &call("CheckCommitReadiness", &d),
+    );
     let r: Readiness = serde_json::from_slice(&out).unwrap();
     assert_eq!(r.approvals["Org1MSP"], true);
     assert_eq!(r.approvals["Org2MSP"], false);
     assert_eq!(r.mismatches["Org2MSP"], vec!["endorsement_policy".to_string()]);
     assert!(!r.ready);
     // Org2 re-approves the same definition; commit endorsed by one org fails LifecycleEndorsement.
-    run(&f, &mut s, &f.admin2, &[&f.peer2], &call("ApproveChaincodeDefinitionForMyOrg", &d));
-    let (st, code, _) = run(&f, &mut s, &f.admin1, &[&f.peer1], &call("CommitChaincodeDefinition", &d));
+    run(
+        &f,
+        &mut s,
+        &f.admin2,
+        &[&f.peer2],
+        &call("ApproveChaincodeDefinitionForMyOrg", &d),
+    );
+    let (st, code, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1],
+        &call("CommitChaincodeDefinition", &d),
+    );
     assert_eq!((st, code), (200, Some(Code::EndorsementPolicyFailure)));
     assert!(definition(&s, "kv").unwrap().is_none());
-    let (_, code, _) = run(&f, &mut s, &f.admin1, &[&f.peer1, &f.peer2], &call("CommitChaincodeDefinition", &d));
+    let (_, code, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1, &f.peer2],
+        &call("CommitChaincodeDefinition", &d),
+    );
     assert_eq!(code, Some(Code::Valid));
     assert_eq!(definition(&s, "kv").unwrap().unwrap(), d);
 }
@@ -94,19 +158,63 @@ fn approve_then_commit_with_majority() {
 fn only_admins_approve_and_sequences_advance_one_by_one() {
     let f = fixture();
     let mut s = MemState::new();
-    let (st, _, _) = run(&f, &mut s, &f.user1, &[&f.peer1], &call("ApproveChaincodeDefinitionForMyOrg", &def(1, "OR('Org1MSP.peer')")));
+    let (st, _, _) = run(
+        &f,
+        &mut s,
+        &f.user1,
+        &[&f.peer1],
+        &call(
+            "ApproveChaincodeDefinitionForMyOrg",
+            &def(1, "OR('Org1MSP.peer')"),
+        ),
+    );
     assert_eq!(st, 403);
-    let (st, _, _) = run(&f, &mut s, &f.admin1, &[&f.peer1], &call("ApproveChaincodeDefinitionForMyOrg", &def(2, "OR('Org1MSP.peer')")));
+    let (st, _, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1],
+        &call(
+            "ApproveChaincodeDefinitionForMyOrg",
+            &def(2, "OR('Org1MSP.peer')"),
+        ),
+    );
     assert_eq!(st, 409);
     // Sequence 1, then a new sequence with a different policy replaces it.
-    for (seq, policy) in [(1, "AND('Org1MSP.peer', 'Org2MSP.peer')"), (2, "OR('Org2MSP.peer')")] {
+    for (seq, policy) in [
+        (1, "AND('Org1MSP.peer', 'Org2MSP.peer')"),
+        (2, "OR('Org2MSP.peer')"),
+    ] {
         let d = def(seq, policy);
-        run(&f, &mut s, &f.admin1, &[&f.peer1], &call("ApproveChaincodeDefinitionForMyOrg", &d));
-        run(&f, &mut s, &f.admin2, &[&f.peer2], &call("ApproveChaincodeDefinitionForMyOrg", &d));
-        let (_, code, _) = run(&f, &mut s, &f.admin1, &[&f.peer1, &f.peer2], &call("CommitChaincodeDefinition", &d));
+        run(
+            &f,
+            &mut s,
+            &f.admin1,
+            &[&f.peer1],
+            &call("ApproveChaincodeDefinitionForMyOrg", &d),
+        );
+        run(
+            &f,
+            &mut s,
+            &f.admin2,
+            &[&f.peer2],
+            &call("ApproveChaincodeDefinitionForMyOrg", &d),
+        );
+        let (_, code, _) = run(
+            &f,
+            &mut s,
+            &f.admin1,
+            &[&f.peer1, &f.peer2],
+            &call("CommitChaincodeDefinition", &d),
+        );
         assert_eq!(code, Some(Code::Valid));
         assert_eq!(definition(&s, "kv").unwrap().unwrap().sequence, seq);
     }
     let policy = peer_core::policy::chaincode_policy(&s, "kv").unwrap();
-    assert_eq!(policy, PolicySpec::Signature("OR('Org2MSP.peer')".into()).resolve().unwrap());
+    assert_eq!(
+        policy,
+        PolicySpec::Signature("OR('Org2MSP.peer')".into())
+            .resolve()
+            .unwrap()
+    );
 }

@@ -310,7 +310,10 @@ fn undefined_chaincode_and_stale_version_are_invalid() {
     let f = fixture();
     let view = defined();
     let t = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
-    assert_eq!(codes(&f, &MemState::new(), &[t.clone()]), vec![Code::InvalidChaincode]);
+    assert_eq!(
+        codes(&f, &MemState::new(), &[t.clone()]),
+        vec![Code::InvalidChaincode]
+    );
     // The definition moved to version 2.0 after endorsement.
     let mut v2 = defined();
     let d = peer_core::lifecycle::ChaincodeDefinition {
@@ -320,15 +323,25 @@ fn undefined_chaincode_and_stale_version_are_invalid() {
         endorsement_policy: Default::default(),
         collections: vec![],
     };
-    v2.put("_lifecycle", "namespaces/metadata/kv", &serde_json::to_vec(&d).unwrap(), Version::new(1, 0));
+    v2.put(
+        "_lifecycle",
+        "namespaces/metadata/kv",
+        &serde_json::to_vec(&d).unwrap(),
+        Version::new(1, 0),
+    );
     assert_eq!(codes(&f, &v2, &[t]), vec![Code::ChaincodeVersionConflict]);
 }
 
 #[test]
 fn the_definitions_policy_is_the_one_enforced() {
     let f = fixture();
-    let only_org2 = defined_with(peer_core::lifecycle::PolicySpec::Signature("OR('Org2MSP.peer')".into()));
+    let only_org2 = defined_with(peer_core::lifecycle::PolicySpec::Signature(
+        "OR('Org2MSP.peer')".into(),
+    ));
     let by_org1 = tx(&f, &only_org2, &f.user1, &[&f.peer1], &["put", "k", "v"]);
     let by_org2 = tx(&f, &only_org2, &f.user1, &[&f.peer2], &["put", "k", "v"]);
-    assert_eq!(codes(&f, &only_org2, &[by_org1, by_org2]), vec![Code::EndorsementPolicyFailure, Code::Valid]);
+    assert_eq!(
+        codes(&f, &only_org2, &[by_org1, by_org2]),
+        vec![Code::EndorsementPolicyFailure, Code::Valid]
+    );
 }

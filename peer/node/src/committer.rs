@@ -21,7 +21,12 @@ use crate::peer::Peer;
 
 /// Starts the committer of `ch`; blocks arrive on `rx`. When a block cannot be used, `refetch` asks the
 /// puller to fetch again from the ledger height (from another orderer).
-pub fn spawn(peer: Arc<Peer>, ch: Arc<Channel>, mut rx: mpsc::Receiver<Block>, refetch: Arc<Notify>) -> JoinHandle<()> {
+pub fn spawn(
+    peer: Arc<Peer>,
+    ch: Arc<Channel>,
+    mut rx: mpsc::Receiver<Block>,
+    refetch: Arc<Notify>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(block) = rx.recv().await {
             let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
@@ -87,7 +92,9 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<Ch
     }
     // Parse before committing (validation already checked that it parses).
     let new_config = match &validated.new_config {
-        Some(c) => Some(ChannelConfig::from_config(&ch.id, c).map_err(|e| PeerError::Corrupt(e.to_string()))?),
+        Some(c) => {
+            Some(ChannelConfig::from_config(&ch.id, c).map_err(|e| PeerError::Corrupt(e.to_string()))?)
+        }
         None => None,
     };
     block::set_slot(
@@ -101,5 +108,8 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<Ch
         block::header_hash(&header),
         &validated.updates,
     )?;
-    Ok((BlockSummary::from_validated(header.number, &validated), new_config))
+    Ok((
+        BlockSummary::from_validated(header.number, &validated),
+        new_config,
+    ))
 }

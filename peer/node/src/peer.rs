@@ -129,7 +129,9 @@ impl Peer {
         config: &Arc<ChannelConfig>,
     ) -> Result<(Arc<dyn chaincode_api::Contract>, String), PeerError> {
         if name == lifecycle::LIFECYCLE {
-            let c: Arc<dyn chaincode_api::Contract> = Arc::new(lifecycle::Lifecycle { channel: config.clone() });
+            let c: Arc<dyn chaincode_api::Contract> = Arc::new(lifecycle::Lifecycle {
+                channel: config.clone(),
+            });
             return Ok((c, LIFECYCLE_VERSION.into()));
         }
         let def = lifecycle::definition(view, name)?.ok_or_else(|| {

@@ -18,6 +18,7 @@
 //!
 //! It is always compiled (not `cfg(test)`) so every contract crate's tests can use it.
 
+mod private;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -67,6 +68,7 @@ pub struct MockContext {
     tx_seq: u64,
     transient: BTreeMap<String, Vec<u8>>,
     record: TxRecord,
+    private: private::PrivateStore,
 }
 
 impl Default for MockContext {
@@ -93,7 +95,24 @@ impl MockContext {
             tx_seq: 1,
             transient: BTreeMap::new(),
             record: TxRecord::open(tx_id),
+            private: private::PrivateStore::default(),
         }
+    }
+
+    /// Declares a private data collection; `member`: whether this mock peer's org is a member.
+    pub fn with_collection(mut self, name: &str, member: bool) -> MockContext {
+        self.private.collections.insert(name.to_string(), member);
+        self
+    }
+
+    /// The committed private value of `key` in `collection` (not recorded as a read).
+    pub fn private_state(&self, collection: &str, key: &str) -> Option<&[u8]> {
+        self.private.get(collection, key).map(Vec::as_slice)
+    }
+
+    /// Every (collection, key) purged so far.
+    pub fn purged(&self) -> &[(String, String)] {
+        &self.private.purged
     }
 
     /// Replaces the caller.
@@ -254,6 +273,7 @@ impl MockContext {
                 entry.version = version;
             }
         }
+        self.private.commit();
         self.record.status = TxStatus::Committed;
         self.next_tx();
     }
@@ -263,6 +283,7 @@ impl MockContext {
         if self.record.status != TxStatus::Open {
             return;
         }
+        self.private.discard();
         self.record.status = TxStatus::Discarded;
         self.next_tx();
     }
@@ -450,5 +471,63 @@ impl Context for MockContext {
         let entry = self.state.get(key);
         self.record.reads.insert(key.into(), entry.map(|e| e.version));
         Ok(entry.and_then(|e| e.policy.clone()))
+    }
+
+    fn get_private_data(&mut self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, ContractError> {
+        self.begin();
+        self.private.check(collection, true)?;
+        Ok(self.private.get(collection, key).cloned())
+    }
+
+    fn put_private_data(&mut self, collection: &str, key: &str, value: &[u8]) -> Result<(), ContractError> {
+        self.begin();
+        checks::key(key)?;
+        checks::value(key, value)?;
+        self.private.check(collection, false)?;
+        self.private
+            .writes
+            .insert((collection.to_string(), key.to_string()), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn del_private_data(&mut self, collection: &str, key: &str) -> Result<(), ContractError> {
+        self.begin();
+        checks::key(key)?;
+        self.private.check(collection, false)?;
+        self.private
+            .writes
+            .insert((collection.to_string(), key.to_string()), None);
+        Ok(())
+    }
+
+    fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), ContractError> {
+        self.begin();
+        checks::key(key)?;
+        self.private.check(collection, false)?;
+        self.private
+            .purges
+            .push((collection.to_string(), key.to_string()));
+        Ok(())
+    }
+
+    fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, ContractError> {
+        self.begin();
+        self.private.check(collection, false)?;
+        Ok(self.private.hash(collection, key))
+    }
+
+    fn get_private_data_by_range(
+        &mut self,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        self.begin();
+        self.private.check(collection, true)?;
+        Ok(self.private.range(collection, start, end))
     }
 }

@@ -384,3 +384,84 @@ fn submit_commits_successes_and_discards_failures() {
     );
     assert!(ctx.submit(&WriteThenFail, &[] as &[&str]).is_err());
 }
+
+/// A contract exercising private data: `put c k` (value from transient "v"), `get c k`, `hash c k`,
+/// `purge c k`, `range c`.
+struct Private;
+
+impl Contract for Private {
+    fn name(&self) -> &str {
+        "private"
+    }
+    fn invoke(&self, ctx: &mut dyn Context, call: &Call<'_>) -> Result<Vec<u8>, ContractError> {
+        let c = call.str_arg(0)?;
+        match call.function {
+            "put" => {
+                let v = ctx.transient("v").map(<[u8]>::to_vec).unwrap_or_default();
+                ctx.put_private_data(c, call.str_arg(1)?, &v).map(|_| vec![])
+            }
+            "get" => Ok(ctx.get_private_data(c, call.str_arg(1)?)?.unwrap_or_default()),
+            "hash" => Ok(ctx
+                .get_private_data_hash(c, call.str_arg(1)?)?
+                .unwrap_or_default()),
+            "purge" => ctx.purge_private_data(c, call.str_arg(1)?).map(|_| vec![]),
+            "range" => Ok(ctx
+                .get_private_data_by_range(c, "", "")?
+                .len()
+                .to_string()
+                .into_bytes()),
+            _ => Err(ContractError::BadRequest("unknown".into())),
+        }
+    }
+}
+
+#[test]
+fn private_data_is_for_members_and_hashes_are_for_everyone() {
+    let mut ctx = MockContext::new()
+        .with_collection("members", true)
+        .with_collection("others", false)
+        .with_transient("v", b"synthetic phi");
+    ctx.submit(&Private, &["put", "members", "k"]).unwrap();
+    assert_eq!(ctx.private_state("members", "k"), Some(&b"synthetic phi"[..]));
+    assert_eq!(
+        ctx.evaluate(&Private, &["get", "members", "k"]).unwrap(),
+        b"synthetic phi"
+    );
+    let h = ctx.evaluate(&Private, &["hash", "members", "k"]).unwrap();
+    assert_eq!(h.len(), 32);
+    // A non-member may write (blind) and see hashes, but not read values.
+    assert_eq!(
+        ctx.evaluate(&Private, &["get", "others", "k"])
+            .unwrap_err()
+            .status(),
+        403
+    );
+    assert_eq!(
+        ctx.evaluate(&Private, &["range", "others"]).unwrap_err().status(),
+        403
+    );
+    assert!(
+        ctx.evaluate(&Private, &["hash", "others", "k"])
+            .unwrap()
+            .is_empty()
+    );
+    // Undeclared collections are refused.
+    assert_eq!(
+        ctx.evaluate(&Private, &["get", "nope", "k"])
+            .unwrap_err()
+            .status(),
+        400
+    );
+}
+
+#[test]
+fn private_writes_are_not_read_back_and_purge_removes_data() {
+    let mut ctx = MockContext::new()
+        .with_collection("members", true)
+        .with_transient("v", b"v1");
+    ctx.submit(&Private, &["put", "members", "k"]).unwrap();
+    ctx.submit(&Private, &["purge", "members", "k"]).unwrap();
+    assert_eq!(ctx.private_state("members", "k"), None);
+    assert_eq!(ctx.purged(), &[("members".to_string(), "k".to_string())]);
+    assert_eq!(ctx.evaluate(&Private, &["range", "members"]).unwrap(), b"0");
+}

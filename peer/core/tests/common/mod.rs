@@ -8,7 +8,7 @@ use carechain_channel::ChannelConfig;
 use carechain_channel::configtx::ConfigTx;
 use carechain_channel::genesis::build_config;
 use carechain_crypto::msp::SigningIdentity;
-use peer_core::lifecycle::{ChaincodeDefinition, PolicySpec, definition_key, LIFECYCLE};
+use peer_core::lifecycle::{ChaincodeDefinition, LIFECYCLE, PolicySpec, definition_key};
 use peer_core::state::{MemState, Version};
 
 pub struct Fixture {
@@ -74,7 +74,6 @@ pub fn fixture() -> Fixture {
     }
 }
 
-
 /// A state in which chaincode `kv` is defined (version 1.0) with `policy`.
 pub fn defined_with(policy: PolicySpec) -> MemState {
     let mut s = MemState::new();
@@ -85,7 +84,12 @@ pub fn defined_with(policy: PolicySpec) -> MemState {
         endorsement_policy: policy,
         collections: vec![],
     };
-    s.put(LIFECYCLE, &definition_key("kv"), &serde_json::to_vec(&d).unwrap(), Version::new(0, 0));
+    s.put(
+        LIFECYCLE,
+        &definition_key("kv"),
+        &serde_json::to_vec(&d).unwrap(),
+        Version::new(0, 0),
+    );
     s
 }
 
