@@ -41,6 +41,14 @@ pub trait PeerContext: Send + Sync + 'static {
         rwset: &TxRwSet,
     ) -> Result<Vec<EndorsementPolicy>, GatewayError>;
 
+    /// Member MSP ids of a private data collection of `chaincode` (`None`: no such collection).
+    fn collection_members(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        collection: &str,
+    ) -> Result<Option<Vec<String>>, GatewayError>;
+
     /// Where a transaction was committed, if it was.
     fn tx_location(&self, channel: &str, tx_id: &str) -> Result<Option<TxLocation>, GatewayError>;
 

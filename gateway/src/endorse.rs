@@ -62,6 +62,20 @@ impl<P: PeerContext> GatewayService<P> {
         let policies = self
             .ctx
             .endorsement_requirements(prop.channel_id(), &prop.chaincode, &rwset)?;
+        // A proposal touching private data (its transient input may carry it) goes to member orgs only.
+        let allowed = self.private_members(prop.channel_id(), &rwset)?;
+        if let Some(allowed) = &allowed {
+            if let Some(bad) = requested.iter().find(|o| !allowed.contains(*o)) {
+                return Err(GatewayError::FailedPrecondition(format!(
+                    "{bad} is not a member of every private data collection this transaction uses; it cannot endorse it"
+                )));
+            }
+            for o in channel.application_orgs.values() {
+                if !allowed.contains(&o.msp_id) {
+                    failed.insert(o.msp_id.clone());
+                }
+            }
+        }
 
         for _attempt in 0..4 {
             let have: Vec<String> = got.iter().map(|e| e.msp_id.clone()).collect();
@@ -116,6 +130,32 @@ impl<P: PeerContext> GatewayService<P> {
                 .into(),
             details,
         })
+    }
+
+    /// Orgs that are members of every collection the transaction reads or writes (`None`: no private data).
+    fn private_members(
+        &self,
+        channel: &str,
+        rwset: &TxRwSet,
+    ) -> Result<Option<BTreeSet<String>>, GatewayError> {
+        let mut allowed: Option<BTreeSet<String>> = None;
+        for ns in &rwset.namespaces {
+            for c in &ns.collections {
+                let members: BTreeSet<String> = self
+                    .ctx
+                    .collection_members(channel, &ns.namespace, &c.name)?
+                    .ok_or_else(|| {
+                        GatewayError::FailedPrecondition(format!("collection {} is not defined", c.name))
+                    })?
+                    .into_iter()
+                    .collect();
+                allowed = Some(match allowed {
+                    None => members,
+                    Some(a) => a.intersection(&members).cloned().collect(),
+                });
+            }
+        }
+        Ok(allowed)
     }
 
     fn prepare(&self, signed: &SignedProposal, got: &[Endorsed]) -> Result<EndorseResponse, GatewayError> {

@@ -61,6 +61,10 @@ pub const ERROR_DETAIL_TYPE_URL: &str = "type.googleapis.com/gateway.ErrorDetail
 
 /// carechain's own node administration service (not a Fabric protocol).
 pub mod carechain {
+    /// Private data dissemination and reconciliation between peers (`carechain.pvtdata.PrivateData`).
+    pub mod pvtdata {
+        include!(concat!(env!("OUT_DIR"), "/carechain.pvtdata.rs"));
+    }
     /// Channel participation and node control (`carechain.admin.Admin`).
     pub mod admin {
         include!(concat!(env!("OUT_DIR"), "/carechain.admin.rs"));

@@ -3,9 +3,11 @@
 //! Tests drive it through the gateway as users would, and can kill -9 and restart nodes.
 //!
 //! - [`net`]: build, start, kill and restart the network.
+//! - [`lifecycle`]: deploy chaincode definitions (approve per org, commit).
 //! - [`probe`]: observe it from outside (blocks with validation codes, state, snapshots, raw clients).
 //! - [`tamper`]: rewrite signed proposals and transactions the way an attacker or a buggy client would.
 
+pub mod lifecycle;
 pub mod net;
 pub mod probe;
 pub mod tamper;

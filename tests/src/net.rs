@@ -35,6 +35,9 @@ pub struct NetSpec {
     pub absolute_max_bytes: u32,
     /// Extra profile YAML for the Application section (e.g. custom policies), indented 6 spaces.
     pub application_extra: String,
+    /// The channel's `EtcdRaft.Options` (name, value). Short ticks by default, so an election takes
+    /// about a second (Fabric's defaults, 500ms / 10 / 1, make it 5 to 10 s).
+    pub raft_options: Vec<(String, String)>,
 }
 
 impl Default for NetSpec {
@@ -47,6 +50,13 @@ impl Default for NetSpec {
             batch_timeout: "200ms".into(),
             absolute_max_bytes: 1024 * 1024,
             application_extra: String::new(),
+            raft_options: [
+                ("TickInterval", "100ms"),
+                ("ElectionTick", "10"),
+                ("HeartbeatTick", "2"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .to_vec(),
         }
     }
 }
@@ -216,6 +226,7 @@ impl TestNet {
             net.admin("peer", i).await?.join(net.genesis.clone()).await?;
         }
         net.wait_height(1, Duration::from_secs(20)).await?;
+        net.wait_orderer_leader(Duration::from_secs(30)).await?;
         net.deploy("basic", 1, None).await?;
         Ok(net)
     }
@@ -301,16 +312,22 @@ impl TestNet {
 
     /// A user's signing identity from org `i`.
     pub fn user(&self, i: usize, user: &str) -> anyhow::Result<SigningIdentity> {
+        Ok(SigningIdentity::load(
+            &self.user_msp(i, user),
+            format!("{}MSP", self.spec.orgs[i]),
+        )?)
+    }
+
+    /// A user's MSP directory (`signcerts/`, `keystore/priv_sk`, ...) in org `i`.
+    pub fn user_msp(&self, i: usize, user: &str) -> PathBuf {
         let d = domain(&self.spec.orgs[i]);
-        let msp = self
-            .root
+        self.root
             .path()
             .join("crypto/peerOrganizations")
             .join(&d)
             .join("users")
             .join(format!("{user}@{d}"))
-            .join("msp");
-        Ok(SigningIdentity::load(&msp, format!("{}MSP", self.spec.orgs[i]))?)
+            .join("msp")
     }
 
     /// The committed height of the channel on peer `i` (through its admin service).
@@ -336,38 +353,30 @@ impl TestNet {
         Ok(())
     }
 
-    /// Approves (as every org's admin, through its own peer) and commits a chaincode definition with
-    /// `policy` (a signature policy; `None`: the channel's default MAJORITY Endorsement).
-    pub async fn deploy(&self, name: &str, sequence: u64, policy: Option<&str>) -> anyhow::Result<()> {
-        let def = serde_json::json!({
-            "name": name,
-            "version": format!("{sequence}.0"),
-            "sequence": sequence,
-            "endorsement_policy": match policy {
-                Some(p) => serde_json::json!({"signature": p}),
-                None => serde_json::json!({"channel_reference": "/Channel/Application/Endorsement"}),
-            },
-        })
-        .to_string();
-        let none = std::collections::BTreeMap::new();
-        for i in 0..self.peers.len() {
-            let gw = self.gateway(i, "Admin").await?;
-            let args = vec![
-                b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
-                def.clone().into_bytes(),
-            ];
-            gw.submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
-                .await
-                .with_context(|| format!("approving {name} as org {i}"))?;
+    /// The role (`leader` / `follower`) orderer `i` reports for the channel (Admin ChannelInfo).
+    pub async fn orderer_role(&self, i: usize) -> anyhow::Result<String> {
+        Ok(self
+            .admin("orderer", i)
+            .await?
+            .info(&self.spec.channel)
+            .await?
+            .role)
+    }
+
+    /// Waits until one of the orderers reports it leads the channel's Raft group; returns its index.
+    pub async fn wait_orderer_leader(&self, timeout: Duration) -> anyhow::Result<usize> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for i in 0..self.orderers.len() {
+                if self.orderer_role(i).await.is_ok_and(|r| r == "leader") {
+                    return Ok(i);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no orderer leads channel {} after {timeout:?}", self.spec.channel);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let gw = self.gateway(0, "Admin").await?;
-        let args = vec![b"CommitChaincodeDefinition".to_vec(), def.into_bytes()];
-        gw.submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
-            .await
-            .with_context(|| format!("committing {name}"))?;
-        // Every peer must have committed the definition before clients use it.
-        let height = self.height(0).await?;
-        self.wait_height(height, Duration::from_secs(20)).await
     }
 
     /// A node's log so far.
@@ -492,6 +501,12 @@ fn write_configtx(
             cert.display(),
             cert.display()
         ));
+    }
+    if !spec.raft_options.is_empty() {
+        y.push_str("        Options:\n");
+        for (k, v) in &spec.raft_options {
+            y.push_str(&format!("          {k}: {v}\n"));
+        }
     }
     y.push_str("      Organizations: [Orderer]\n    Application:\n      Organizations: [");
     y.push_str(&spec.orgs.join(", "));

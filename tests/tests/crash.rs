@@ -70,6 +70,8 @@ async fn killed_peer_restarts_and_catches_up_under_load() {
     })
     .await
     .expect("network starts");
+    // Blocks before this one hold the deployment of `basic`.
+    let base = orderer_height(&net).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for k in 0..TASKS {
@@ -79,8 +81,8 @@ async fn killed_peer_restarts_and_catches_up_under_load() {
     }
 
     // Load is flowing and the victim is keeping up.
-    wait_orderer_height(&net, 10, "before the kill").await;
-    net.wait_peer_height(VICTIM, 5, Duration::from_secs(10))
+    wait_orderer_height(&net, base + 10, "before the kill").await;
+    net.wait_peer_height(VICTIM, base + 5, Duration::from_secs(10))
         .await
         .unwrap();
     net.kill9("peer", VICTIM);

@@ -90,7 +90,7 @@ async fn same_snapshot_conflict_in_one_block_validates_exactly_one() {
     // ordered into the same block.
     let net = TestNet::start(NetSpec {
         max_message_count: 2,
-        batch_timeout: "5s".into(),
+        batch_timeout: "1s".into(),
         ..NetSpec::default()
     })
     .await

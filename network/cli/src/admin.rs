@@ -19,6 +19,7 @@ use tonic::transport::Channel;
 /// An admin session with one node.
 pub struct NodeAdmin {
     client: AdminClient<Channel>,
+    channel: Channel,
     admin: Arc<SigningIdentity>,
 }
 
@@ -32,10 +33,14 @@ impl NodeAdmin {
         let ch = connect(address, tls)
             .await
             .with_context(|| format!("connecting to {address}"))?;
-        let client = AdminClient::new(ch)
+        let client = AdminClient::new(ch.clone())
             .max_decoding_message_size(tls.max_message_bytes)
             .max_encoding_message_size(tls.max_message_bytes);
-        Ok(NodeAdmin { client, admin })
+        Ok(NodeAdmin {
+            client,
+            channel: ch,
+            admin,
+        })
     }
 
     fn sign(&self, body: Body) -> SignedAdminRequest {
@@ -78,6 +83,24 @@ impl NodeAdmin {
             channel_id: channel.to_string(),
         }));
         Ok(self.client.channel_info(req).await.map_err(status)?.into_inner())
+    }
+
+    /// Private data a peer should hold but does not (peers only).
+    pub async fn missing_private_data(
+        &mut self,
+        channel: &str,
+    ) -> anyhow::Result<Vec<carechain_proto::carechain::admin::MissingPrivateData>> {
+        use carechain_proto::carechain::admin::MissingPrivateDataQuery;
+        use carechain_proto::carechain::admin::peer_admin_client::PeerAdminClient;
+        let req = self.sign(Body::MissingPrivateData(MissingPrivateDataQuery {
+            channel_id: channel.to_string(),
+        }));
+        let mut c = PeerAdminClient::new(self.channel.clone());
+        Ok(c.list_missing_private_data(req)
+            .await
+            .map_err(status)?
+            .into_inner()
+            .missing)
     }
 
     /// Changes the node's log filter; returns the previous one.

@@ -4,4 +4,5 @@
 pub mod admin;
 pub mod channelops;
 pub mod identity;
+pub mod launcher;
 pub mod nodeconfig;

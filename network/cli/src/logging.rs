@@ -8,11 +8,12 @@ use tracing_subscriber::{EnvFilter, Registry, layer::SubscriberExt, reload, util
 
 static HANDLE: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
-/// Installs the global subscriber (idempotent).
-pub fn init() {
+/// Installs the global subscriber (idempotent). `default` applies when neither `CARECHAIN_LOG` nor
+/// `RUST_LOG` is set: nodes log at `info`, one-shot commands only warnings (their output is the result).
+pub fn init(default: &str) {
     let spec = std::env::var("CARECHAIN_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
+        .unwrap_or_else(|_| default.to_string());
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
     let json = std::env::var("CARECHAIN_LOG_FORMAT").is_ok_and(|f| f == "json");
@@ -49,4 +50,24 @@ pub fn set_filter(spec: &str) -> Result<String, String> {
         })
         .map_err(|e| e.to_string())?;
     Ok(previous)
+}
+
+/// The log filter in force.
+pub fn get_filter() -> String {
+    HANDLE
+        .get()
+        .and_then(|h| h.with_current(|f| f.to_string()).ok())
+        .unwrap_or_default()
+}
+
+/// The process's log control, for the nodes' admin service and operations endpoint.
+pub struct Logs;
+
+impl carechain_ops::LogSpec for Logs {
+    fn get(&self) -> String {
+        get_filter()
+    }
+    fn set(&self, filter: &str) -> Result<String, String> {
+        set_filter(filter)
+    }
 }

@@ -6,7 +6,9 @@ mod chaincode_cmd;
 mod channel_cmd;
 mod channel_update_cmd;
 mod crypto;
+mod demo;
 mod logging;
+mod network_cmd;
 mod orderer_cmd;
 mod peer_cmd;
 
@@ -42,6 +44,17 @@ enum Command {
         #[command(subcommand)]
         command: channel_cmd::ChannelCommand,
     },
+    /// A local consortium network: up, down, status.
+    Network {
+        #[command(subcommand)]
+        command: network_cmd::NetworkCommand,
+    },
+    /// Drive the healthcare story through a running local network, step by step.
+    Demo {
+        /// Network description.
+        #[arg(long, default_value = "network/network.yaml")]
+        config: std::path::PathBuf,
+    },
     /// Invoke and query contracts through a peer's gateway.
     Chaincode {
         #[command(subcommand)]
@@ -58,6 +71,8 @@ fn run_async(cmd: Command) -> anyhow::Result<()> {
             Command::Orderer { command } => orderer_cmd::run(command).await,
             Command::Channel { command } => channel_cmd::run(command).await,
             Command::Chaincode { command } => chaincode_cmd::run(command).await,
+            Command::Network { command } => network_cmd::run(command).await,
+            Command::Demo { config } => demo::run(config).await,
             Command::Crypto { command } => crypto::run(command),
         }
     })
@@ -65,7 +80,8 @@ fn run_async(cmd: Command) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    logging::init();
+    let node = matches!(cli.command, Command::Peer { .. } | Command::Orderer { .. });
+    logging::init(if node { "info" } else { "warn" });
     let result = match cli.command {
         Command::Crypto { command } => crypto::run(command),
         other => run_async(other),

@@ -15,13 +15,16 @@ use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::Block;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::OrdererError;
 use crate::consensus::{Consensus, ConsensusEvent, Role};
 use crate::cutter::BatchConfig;
 use crate::ordering::{Commit, OrderingCore, Step, Timer, sign_block};
 use crate::store::BlockStore;
+
+/// How long a leader stopping at shutdown waits for the blocks it proposed to commit.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Everything a chain actor is started with.
 pub struct ChainParams {
@@ -121,9 +124,10 @@ impl Chain {
         tracing::info!(channel = %self.channel_id, height = self.store.height(), "chain stopped");
     }
 
-    /// At shutdown, orders what Broadcast already acknowledged and appends what consensus already
-    /// committed. Solo commits at once, so nothing acknowledged is lost; with Raft only blocks the
-    /// quorum already committed get in, and clients resubmit the rest after their commit timeout.
+    /// At shutdown, a leader orders what Broadcast already acknowledged and waits (a few seconds at
+    /// most) for its blocks to commit; every node appends what consensus already committed. Blocks a
+    /// quorum does not confirm in time are lost with this leader, and clients resubmit after their
+    /// commit timeout.
     async fn drain(&mut self) -> Result<(), OrdererError> {
         while self.core.is_leader()
             && let Ok(envelope) = self.rx_ordered.try_recv()
@@ -134,7 +138,14 @@ impl Chain {
         }
         let step = self.core.timeout();
         self.propose(step);
-        while let Ok(event) = self.rx_events.try_recv() {
+        let deadline = Instant::now() + DRAIN_GRACE;
+        loop {
+            let event = if self.core.in_flight() > 0 {
+                timeout_at(deadline, self.rx_events.recv()).await.ok().flatten()
+            } else {
+                self.rx_events.try_recv().ok()
+            };
+            let Some(event) = event else { break };
             self.on_event(event).await?;
         }
         Ok(())
@@ -161,7 +172,12 @@ impl Chain {
                 self.core.become_leader();
             }
             ConsensusEvent::Role(Role::Follower { leader }) => {
-                let dropped = self.core.become_follower();
+                let mut dropped = self.core.become_follower();
+                // Queued envelopes go too: ordering them if this node leads again much later would
+                // duplicate the transactions clients resubmitted meanwhile.
+                while self.rx_ordered.try_recv().is_ok() {
+                    dropped += 1;
+                }
                 self.deadline = None;
                 tracing::info!(channel = %self.channel_id, ?leader, dropped, "following");
             }

@@ -64,7 +64,8 @@ pub struct OrdererConfig {
     /// Broadcast, Deliver and Admin for clients, peers and operators (TLS, client certificates
     /// optional). Port 0 picks a free port; [`crate::RunningOrderer::client_address`] reports it.
     pub listen_address: SocketAddr,
-    /// Orderer-to-orderer traffic (Raft), mutual TLS required. `None` disables the cluster port.
+    /// Orderer-to-orderer traffic (Raft), mutual TLS required. `None` disables the cluster port, which
+    /// only single-consenter channels can do without.
     pub cluster_listen_address: Option<SocketAddr>,
     /// `/healthz` and `/metrics`. Served by the `carechain` binary, not by this library: it is carried
     /// here so one config file describes the node.
@@ -111,6 +112,11 @@ impl OrdererConfig {
     /// Where the chains of all joined channels live.
     pub fn chains_dir(&self) -> PathBuf {
         self.data_dir.join("chains")
+    }
+
+    /// Where the Raft logs of all joined channels live.
+    pub fn raft_dir(&self) -> PathBuf {
+        self.data_dir.join("raft")
     }
 
     /// Checks what can be checked without touching the files.

@@ -22,9 +22,9 @@
 //!    metadata differs, as in Fabric.
 //! 4. Leadership changes are [`ConsensusEvent::Role`] events: the chain starts or stops creating blocks.
 //!
-//! [`Solo`] is the single-node implementation: it is always the leader and every proposal commits at
-//! once. The Raft implementation (openraft, one group per channel) replaces it without changing the
-//! chain; the requirements it must meet are on each item below.
+//! The implementation is [`crate::raft::RaftConsensus`] (openraft, one group per channel; a channel
+//! with one consenter is a one-node group). The chain sees only this trait, so the Raft code stays
+//! behind it; the requirements any implementation must meet are on each item below.
 
 use bytes::Bytes;
 use carechain_proto::common::Block;
@@ -66,7 +66,8 @@ pub enum ConsensusEvent {
         /// The block as proposed (unsigned; each orderer signs its own copy).
         block: Block,
         /// Consensus bookkeeping to record in the block's `OrdererBlockMetadata.consenter_metadata`
-        /// (Raft: its log index, so a restarted node knows how far its store got). Empty for solo.
+        /// (Raft: the log id of the entry that carried it, so a restarted node knows how far its store
+        /// got).
         consenter_metadata: Bytes,
     },
     /// This node's role changed. `Role::Leader` may only be sent once every entry before the leader's
@@ -107,81 +108,4 @@ pub trait Consensus: Send + Sync + std::fmt::Debug {
 
     /// The current role, for ChannelInfo.
     fn role(&self) -> Role;
-}
-
-/// Single-node consensus: this orderer is the only consenter, so it is always the leader and a
-/// proposed block is committed the moment it is proposed.
-#[derive(Debug)]
-pub struct Solo {
-    link: ChainLink,
-}
-
-impl Solo {
-    /// Solo consensus over `link`; reports leadership to the chain at once.
-    pub fn new(link: ChainLink) -> Solo {
-        // The chain may already be gone (channel stopping); then nothing listens and nothing is lost.
-        let _ = link.tx_events.send(ConsensusEvent::Role(Role::Leader));
-        Solo { link }
-    }
-}
-
-impl Consensus for Solo {
-    fn submit(&self, envelope: Bytes) -> BoxFuture<'_, Result<(), OrdererError>> {
-        Box::pin(async move {
-            self.link.tx_ordered.send(envelope).await.map_err(|_| {
-                OrdererError::Unavailable("the channel's chain is stopped; envelope not accepted".into())
-            })
-        })
-    }
-
-    fn propose(&self, block: Block) -> Result<(), OrdererError> {
-        self.link
-            .tx_events
-            .send(ConsensusEvent::Committed {
-                block,
-                consenter_metadata: Bytes::new(),
-            })
-            .map_err(|_| {
-                OrdererError::Unavailable("the channel's chain is stopped; block not committed".into())
-            })
-    }
-
-    fn role(&self) -> Role {
-        Role::Leader
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use carechain_channel::block::new_block;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn solo_leads_and_commits_every_proposal_in_order() {
-        let (tx_ordered, mut rx_ordered) = mpsc::channel(4);
-        let (tx_events, mut rx_events) = mpsc::unbounded_channel();
-        let solo = Solo::new(ChainLink {
-            tx_ordered,
-            tx_events,
-        });
-        assert_eq!(rx_events.recv().await, Some(ConsensusEvent::Role(Role::Leader)));
-        assert_eq!(solo.role().as_str(), "leader");
-        solo.submit(Bytes::from_static(b"env")).await.unwrap();
-        assert_eq!(rx_ordered.recv().await.unwrap().as_ref(), b"env");
-        let (b1, b2) = (new_block(1, &[1; 32], vec![]), new_block(2, &[2; 32], vec![]));
-        solo.propose(b1.clone()).unwrap();
-        solo.propose(b2.clone()).unwrap();
-        for want in [b1, b2] {
-            match rx_events.recv().await {
-                Some(ConsensusEvent::Committed { block, .. }) => assert_eq!(block, want),
-                other => panic!("expected a committed block, got {other:?}"),
-            }
-        }
-        drop(rx_ordered);
-        assert!(matches!(
-            solo.submit(Bytes::new()).await,
-            Err(OrdererError::Unavailable(_))
-        ));
-    }
 }

@@ -11,7 +11,9 @@
 //! - [`envelope`]: header parsing, clock-skew bound, creator signature and channel policy checks.
 //!
 //! Async shells and storage:
-//! - [`consensus`]: the seam Raft fills (the [`consensus::Consensus`] trait) and [`consensus::Solo`].
+//! - [`consensus`]: the seam between the chain and consensus (the [`consensus::Consensus`] trait).
+//! - [`raft`]: Raft consensus (openraft): one group per channel among its consenters, the Raft log in
+//!   RocksDB, mutual-TLS gRPC between orderers, catch-up from the log or a snapshot.
 //! - [`chain`]: one actor per channel: cutter + batch timer on the leader, sign-and-append everywhere.
 //! - [`store`]: one RocksDB block store per channel, crash-consistent appends.
 //! - [`registry`]: the served channels; joining, reopening, and the per-channel wiring.
@@ -30,6 +32,7 @@ pub mod envelope;
 pub mod error;
 pub mod node;
 pub mod ordering;
+pub mod raft;
 pub mod registry;
 pub mod store;
 

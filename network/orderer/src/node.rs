@@ -1,6 +1,6 @@
 //! The ordering node process: loads the node's identity and TLS material, reopens its channels, serves
-//! Broadcast, Deliver and Admin on the client port and reserves the cluster port, and shuts all of it
-//! down gracefully. It is the whole "order" stage of endorse → order → validate as one value,
+//! Broadcast, Deliver and Admin on the client port and the Raft cluster service on the cluster port,
+//! and shuts all of it down gracefully. It is the whole "order" stage of endorse → order → validate as one value,
 //! [`RunningOrderer`], that the `carechain orderer start` command (or a test) owns.
 
 use std::future::Future;
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use carechain_crypto::msp::{MspManager, SigningIdentity, load_msp};
 use carechain_proto::carechain::admin::admin_server::AdminServer;
+use carechain_proto::carechain::cluster::cluster_server::ClusterServer;
 use carechain_proto::common::Envelope;
 use carechain_proto::orderer::DeliverResponse;
 use carechain_proto::orderer::atomic_broadcast_server::{AtomicBroadcast, AtomicBroadcastServer};
@@ -25,6 +26,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::admin::{AdminService, LogControl, channel_info};
 use crate::broadcast::{Broadcast, BroadcastStream};
 use crate::deliver::Deliver;
+use crate::raft::grpc::ClusterService;
 use crate::registry::{Registry, RegistryParams};
 use crate::{OrdererConfig, OrdererError};
 
@@ -91,8 +93,12 @@ impl OrdererNode {
         let trust = TrustStore::default();
         let registry = Registry::open(RegistryParams {
             chains_dir: config.chains_dir(),
+            raft_dir: config.raft_dir(),
             signer: id.signer.clone(),
             tls_cert_der: id.tls_cert_der.clone(),
+            tls: id.tls.clone(),
+            cluster_enabled: config.cluster_listen_address.is_some(),
+            max_message_size: config.max_message_size,
             trust: trust.clone(),
             base_trust: id.tls_ca_ders.clone(),
             shutdown: shutdown_rx.clone(),
@@ -112,10 +118,14 @@ impl OrdererNode {
         let mut servers = vec![tokio::spawn(client)];
         let mut cluster_address = None;
         if let Some(addr) = config.cluster_listen_address {
-            // Reserved for Raft: mutual TLS with the channels' TLS CAs, no services yet.
+            // Raft between the consenters: mutual TLS with the channels' TLS CAs; the service checks
+            // that the caller is a consenter of the channel it calls about.
             let (bound, incoming) = serve_tls(addr, &id.tls, trust, ClientAuth::Required).await?;
+            let service = ClusterServer::new(ClusterService::new(registry.clone()))
+                .max_decoding_message_size(config.max_message_size)
+                .max_encoding_message_size(config.max_message_size);
             let cluster = Server::builder()
-                .add_routes(Routes::default())
+                .add_routes(Routes::new(service))
                 .serve_with_incoming_shutdown(incoming, stopped(shutdown_rx));
             servers.push(tokio::spawn(cluster));
             cluster_address = Some(bound);

@@ -10,6 +10,7 @@
 //! identity and stores it. No clocks, tasks or I/O live here: the [`crate::chain`] actor owns the timer
 //! and the store and asks this module what to do.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -114,6 +115,8 @@ pub struct OrderingCore {
     committed: ChainTip,
     last_config: u64,
     creator: Option<BlockCreator>,
+    /// The tip after each block created and not yet committed, oldest first.
+    created: VecDeque<ChainTip>,
     max_in_flight: u64,
 }
 
@@ -125,6 +128,7 @@ impl OrderingCore {
             committed,
             last_config,
             creator: None,
+            created: VecDeque::new(),
             max_in_flight: u64::from(max_in_flight.max(1)),
         }
     }
@@ -138,6 +142,7 @@ impl OrderingCore {
     /// has been delivered as committed before it reports leadership).
     pub fn become_leader(&mut self) {
         self.creator = Some(BlockCreator::new(self.committed));
+        self.created.clear();
     }
 
     /// Stops creating blocks and drops the pending batch, as Fabric does: those envelopes were
@@ -145,6 +150,7 @@ impl OrderingCore {
     /// Returns how many envelopes were dropped.
     pub fn become_follower(&mut self) -> usize {
         self.creator = None;
+        self.created.clear();
         self.cutter.cut().len()
     }
 
@@ -183,7 +189,8 @@ impl OrderingCore {
             (true, false) => Timer::Restart,
             (true, true) => Timer::Ensure,
         };
-        let blocks = cut.batches.into_iter().map(|b| creator.create(b)).collect();
+        let blocks: Vec<Block> = cut.batches.into_iter().map(|b| creator.create(b)).collect();
+        self.record_created(&blocks);
         Ok(Step { blocks, timer })
     }
 
@@ -194,6 +201,7 @@ impl OrderingCore {
             Some(creator) if !batch.is_empty() => vec![creator.create(batch)],
             _ => Vec::new(),
         };
+        self.record_created(&blocks);
         Step {
             blocks,
             timer: Timer::Stop,
@@ -226,19 +234,41 @@ impl OrderingCore {
             height: header.number + 1,
             hash: header_hash(header),
         };
-        // A leader whose creator fell behind (blocks committed that it did not create) restarts from
-        // the committed tip rather than proposing blocks that can never link.
-        if let Some(c) = self.creator
-            && c.next().height < self.committed.height
-        {
-            self.creator = Some(BlockCreator::new(self.committed));
-        }
+        self.settle_created();
         Ok(Commit::Append(self.committed))
+    }
+
+    fn record_created(&mut self, blocks: &[Block]) {
+        for header in blocks.iter().filter_map(|b| b.header.as_ref()) {
+            self.created.push_back(ChainTip {
+                height: header.number + 1,
+                hash: header_hash(header),
+            });
+        }
+    }
+
+    /// A leader whose creator fell behind (blocks committed that it did not create), or whose created
+    /// block lost to a different block with the same number (a predecessor's proposal committed
+    /// first), restarts from the committed tip rather than proposing blocks that can never link.
+    fn settle_created(&mut self) {
+        let Some(creator) = self.creator else { return };
+        let mut diverged = creator.next().height < self.committed.height;
+        while let Some(front) = self.created.front().copied() {
+            if front.height > self.committed.height {
+                break;
+            }
+            diverged |= front.height == self.committed.height && front.hash != self.committed.hash;
+            self.created.pop_front();
+        }
+        if diverged {
+            self.creator = Some(BlockCreator::new(self.committed));
+            self.created.clear();
+        }
     }
 }
 
 /// The `OrdererBlockMetadata` value recorded with a block's signature: the last config index and the
-/// consenter's own metadata (Raft records its log index there; solo leaves it empty).
+/// consenter's own metadata (Raft records the log id of the block's entry there).
 pub fn metadata_value(last_config: u64, consenter_metadata: Bytes) -> Vec<u8> {
     carechain_channel::block::orderer_metadata_value(last_config, consenter_metadata)
 }

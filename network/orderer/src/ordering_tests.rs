@@ -177,6 +177,31 @@ fn a_leader_behind_the_committed_chain_restarts_from_it() {
 }
 
 #[test]
+fn a_leader_whose_block_lost_to_a_predecessors_restarts_from_the_committed_tip() {
+    let mut core = leader(1, 5);
+    let mine1 = core.ordered(env("mine 1")).unwrap().blocks.remove(0);
+    let mine2 = core.ordered(env("mine 2")).unwrap().blocks.remove(0);
+    assert_eq!(core.in_flight(), 2);
+    // A deposed leader's block 1 commits before ours: ours, and block 2 chained on it, cannot link.
+    let theirs = new_block(1, &genesis_tip().1.hash, vec![env("the predecessor's block 1")]);
+    assert_ne!(theirs, mine1);
+    core.committed(&theirs).unwrap();
+    assert_eq!(core.in_flight(), 0);
+    assert!(core.accepting());
+    let next = core.ordered(env("tx")).unwrap().blocks.remove(0);
+    assert_eq!(number(&next), 2);
+    assert_ne!(next, mine2);
+    assert_eq!(
+        next.header.as_ref().unwrap().previous_hash.as_ref(),
+        header_hash(theirs.header.as_ref().unwrap())
+    );
+    // Its own block committing leaves the creator alone.
+    core.committed(&next).unwrap();
+    let after = core.ordered(env("tx 2")).unwrap().blocks.remove(0);
+    assert_eq!(number(&after), 3);
+}
+
+#[test]
 fn blocks_are_signed_in_fabric_layout() {
     let ca = CertificateAuthority::new_root(
         &Subject::new("ca.orderer.synthetic", "orderer.synthetic"),

@@ -1,10 +1,12 @@
 //! The channels this orderer serves: joining (from a genesis block), reopening them at startup, and
 //! wiring each one's pipeline. It is where the ordering stage of endorse → order → validate is
-//! assembled per channel — store, consensus, chain actor — in `Registry::start_channel`, which reads
-//! like the diagram in [`crate::consensus`].
+//! assembled per channel — block store, Raft consensus, chain actor — in `Registry::start_channel`,
+//! which reads like the diagram in [`crate::consensus`].
 //!
 //! A channel is joined when its block 0 is in `<data>/chains/<channel>/`; nothing else records
-//! membership, so a restart finds exactly the channels whose genesis block was durably written.
+//! membership, so a restart finds exactly the channels whose genesis block was durably written. Its
+//! Raft log lives in `<data>/raft/<channel>/` and belongs to the chain: a Raft directory without a
+//! joined chain is a leftover of an interrupted join and is removed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use carechain_channel::ChannelConfig;
 use carechain_channel::block::{check_chain, last_config_index};
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::Block;
-use carechain_transport::TrustStore;
+use carechain_transport::{TlsIdentity, TrustStore};
 use parking_lot::{Mutex, RwLock};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{mpsc, watch};
@@ -22,18 +24,25 @@ use tokio::task::JoinHandle;
 
 use crate::OrdererError;
 use crate::chain::{Chain, ChainParams};
-use crate::consensus::{ChainLink, Consensus, Solo};
+use crate::consensus::{ChainLink, Consensus};
 use crate::ordering::batch_config;
+use crate::raft::grpc::{GrpcCluster, GrpcClusterParams, RaftChannels};
+use crate::raft::log_store::RaftDb;
+use crate::raft::{Members, RaftConsensus, RaftParams, RaftSettings};
 use crate::store::BlockStore;
 
 /// Envelopes queued between consensus and the cutter; Broadcast waits when it is full.
 const ORDERED_QUEUE: usize = 1024;
+
+/// How long starting a single-consenter channel waits for it to lead (it elects itself at once).
+const SOLE_LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One served channel: its configuration, chain and consensus.
 pub struct ChannelHandle {
     config: Arc<ChannelConfig>,
     store: Arc<BlockStore>,
     consensus: Arc<dyn Consensus>,
+    raft: Arc<RaftConsensus>,
     height: watch::Receiver<u64>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -68,6 +77,11 @@ impl ChannelHandle {
         &self.consensus
     }
 
+    /// The channel's Raft group (the cluster service's side of it).
+    pub fn raft(&self) -> &Arc<RaftConsensus> {
+        &self.raft
+    }
+
     /// A receiver of the height after every append; errors once the chain has stopped.
     pub fn height_watch(&self) -> watch::Receiver<u64> {
         self.height.clone()
@@ -78,10 +92,18 @@ impl ChannelHandle {
 pub struct RegistryParams {
     /// `<data>/chains`.
     pub chains_dir: PathBuf,
+    /// `<data>/raft`: one Raft database per channel.
+    pub raft_dir: PathBuf,
     /// Block-signing identity.
     pub signer: Arc<SigningIdentity>,
     /// DER of this node's TLS server certificate: how it recognises itself among the consenters.
     pub tls_cert_der: Vec<u8>,
+    /// The node's TLS identity, also its client certificate towards the other consenters.
+    pub tls: TlsIdentity,
+    /// Whether the cluster port is open (channels with several consenters need it).
+    pub cluster_enabled: bool,
+    /// gRPC message size limit (cluster calls and block catch-up).
+    pub max_message_size: usize,
     /// The client-certificate trust of the node's TLS ports.
     pub trust: TrustStore,
     /// TLS CAs trusted regardless of channels (the node's own org), DER.
@@ -100,8 +122,8 @@ pub struct Registry {
 impl Registry {
     /// Creates the chains directory if needed and restarts every channel found in it.
     pub async fn open(params: RegistryParams) -> Result<Arc<Registry>, OrdererError> {
-        let dir = params.chains_dir.clone();
-        let found = tokio::task::spawn_blocking(move || reopen_all(&dir))
+        let (dir, raft_dir) = (params.chains_dir.clone(), params.raft_dir.clone());
+        let found = tokio::task::spawn_blocking(move || reopen_all(&dir, &raft_dir))
             .await
             .map_err(|e| OrdererError::Internal(format!("reopening channels: {e}")))??;
         let registry = Arc::new(Registry {
@@ -110,7 +132,7 @@ impl Registry {
             join_lock: tokio::sync::Mutex::new(()),
         });
         for (config, store) in found {
-            registry.start_channel(config, store)?;
+            registry.start_channel(config, store).await?;
         }
         registry.refresh_trust()?;
         Ok(registry)
@@ -135,48 +157,71 @@ impl Registry {
         if self.get(&id).is_some() {
             return Err(OrdererError::AlreadyJoined(id));
         }
+        if config.orderer.consenters.len() > 1 && !self.params.cluster_enabled {
+            return Err(OrdererError::Refused(format!(
+                "channel {id} has {} consenters but this orderer's cluster port is disabled (cluster_listen_address)",
+                config.orderer.consenters.len()
+            )));
+        }
         let dir = self.params.chains_dir.join(&id);
-        let store = tokio::task::spawn_blocking(move || create_chain(&dir, &id, &genesis))
+        let raft_dir = self.params.raft_dir.join(&id);
+        let store = tokio::task::spawn_blocking(move || create_chain(&dir, &raft_dir, &id, &genesis))
             .await
             .map_err(|e| OrdererError::Internal(format!("creating the chain: {e}")))??;
-        let handle = self.start_channel(config, store)?;
+        let handle = self.start_channel(config, store).await?;
         self.refresh_trust()?;
         tracing::info!(channel = handle.id(), "joined channel");
         Ok(handle)
     }
 
-    /// Waits for every chain actor to end (call after signalling shutdown).
+    /// Waits for every chain actor to end (call after signalling shutdown), then stops Raft: a
+    /// leader's chain still gets the blocks it proposed while it drains.
     pub async fn stop(&self) {
-        let tasks: Vec<_> = self
-            .channels
-            .read()
-            .values()
-            .filter_map(|c| c.task.lock().take())
-            .collect();
+        let channels: Vec<_> = self.channels.read().values().cloned().collect();
+        let tasks: Vec<_> = channels.iter().filter_map(|c| c.task.lock().take()).collect();
         for task in tasks {
             let _ = task.await;
         }
+        for ch in channels {
+            ch.raft.shutdown().await;
+        }
     }
 
-    /// Wires one channel: consensus between Broadcast and the chain actor, the actor over the store.
-    fn start_channel(
+    /// Wires one channel: Raft consensus between Broadcast and the chain actor, the actor over the
+    /// store. A single-consenter channel elects itself at once; starting waits until it leads.
+    async fn start_channel(
         &self,
         config: ChannelConfig,
         store: Arc<BlockStore>,
     ) -> Result<Arc<ChannelHandle>, OrdererError> {
+        let channel = config.channel_id.clone();
         let last = store
             .last_block()?
-            .ok_or_else(|| OrdererError::store(&config.channel_id, "chain is empty"))?;
-        let last_config = last_config_index(&last).map_err(|e| OrdererError::store(&config.channel_id, e))?;
+            .ok_or_else(|| OrdererError::store(&channel, "chain is empty"))?;
+        let last_config = last_config_index(&last).map_err(|e| OrdererError::store(&channel, e))?;
         let (tx_ordered, rx_ordered) = mpsc::channel(ORDERED_QUEUE);
         let (tx_events, rx_events) = mpsc::unbounded_channel();
         let (tx_height, height) = watch::channel(store.height());
-        let consensus: Arc<dyn Consensus> = Arc::new(Solo::new(ChainLink {
-            tx_ordered,
-            tx_events,
-        }));
+        let members = Members::from_config(&channel, &config.orderer.consenters, &self.params.tls_cert_der)?;
+        let sole = members.len() == 1;
+        let raft = RaftConsensus::start(RaftParams {
+            channel_id: channel.clone(),
+            settings: RaftSettings::from_channel(&config.orderer, self.params.max_message_size),
+            client: Arc::new(self.cluster_client(&config, &members)?),
+            members,
+            db: self.open_raft_db(&channel).await?,
+            store: store.clone(),
+            link: ChainLink {
+                tx_ordered,
+                tx_events,
+            },
+            height: height.clone(),
+            pull_limit: self.params.max_message_size / 2,
+        })
+        .await?;
+        let consensus: Arc<dyn Consensus> = raft.clone();
         let task = Chain::spawn(ChainParams {
-            channel_id: config.channel_id.clone(),
+            channel_id: channel.clone(),
             store: store.clone(),
             signer: self.params.signer.clone(),
             batch: batch_config(&config.orderer),
@@ -192,13 +237,42 @@ impl Registry {
             config: Arc::new(config),
             store,
             consensus,
+            raft,
             height,
             task: Mutex::new(Some(task)),
         });
-        self.channels
-            .write()
-            .insert(handle.id().to_string(), handle.clone());
+        self.channels.write().insert(channel.clone(), handle.clone());
+        if sole && !handle.raft.wait_leading(SOLE_LEADER_WAIT).await {
+            tracing::warn!(%channel, "the channel's only consenter is not leading yet");
+        }
         Ok(handle)
+    }
+
+    async fn open_raft_db(&self, channel: &str) -> Result<Arc<RaftDb>, OrdererError> {
+        let (dir, name) = (self.params.raft_dir.join(channel), channel.to_string());
+        tokio::task::spawn_blocking(move || RaftDb::open(&dir, &name))
+            .await
+            .map_err(|e| OrdererError::Internal(format!("opening the Raft log: {e}")))?
+    }
+
+    /// Mutual-TLS connections to the channel's other consenters, trusting its orderer orgs' TLS CAs.
+    fn cluster_client(&self, config: &ChannelConfig, members: &Members) -> Result<GrpcCluster, OrdererError> {
+        let mut ca_pem = Vec::new();
+        for org in config.orderer_orgs.values() {
+            if let Some(msp) = config.msps.msp(&org.msp_id) {
+                for pem in msp.tls_root_certs() {
+                    ca_pem.extend_from_slice(pem);
+                    ca_pem.push(b'\n');
+                }
+            }
+        }
+        GrpcCluster::new(GrpcClusterParams {
+            channel: &config.channel_id,
+            members: Arc::new(members.clone()),
+            identity: &self.params.tls,
+            ca_pem,
+            max_message_size: self.params.max_message_size,
+        })
     }
 
     /// Trusts the node's own TLS CA plus every served channel's TLS CAs for client certificates.
@@ -214,8 +288,14 @@ impl Registry {
     }
 }
 
-/// Checks a JoinChannel block: block 0, intact, carrying a channel configuration that names this
-/// orderer (by its TLS server certificate) as its only consenter.
+impl RaftChannels for Registry {
+    fn raft(&self, channel: &str) -> Option<Arc<RaftConsensus>> {
+        self.get(channel).map(|c| c.raft.clone())
+    }
+}
+
+/// Checks a JoinChannel block: block 0, intact, carrying a channel configuration whose consenter set
+/// is usable (certificates parse, none repeats) and names this orderer by its TLS server certificate.
 pub fn validate_genesis(block: &Block, own_tls_cert_der: &[u8]) -> Result<ChannelConfig, OrdererError> {
     let bad = OrdererError::BadRequest;
     let header = block
@@ -235,31 +315,23 @@ pub fn validate_genesis(block: &Block, own_tls_cert_der: &[u8]) -> Result<Channe
         ))
     })?;
     carechain_channel::check_channel_id(&config.channel_id).map_err(|e| bad(e.to_string()))?;
-    let channel = &config.channel_id;
-    let consenters = &config.orderer.consenters;
-    let is_me =
-        |pem: &[u8]| carechain_crypto::pem::first_certificate(pem).is_ok_and(|der| der == own_tls_cert_der);
-    if !consenters.iter().any(|c| is_me(&c.server_tls_cert)) {
-        let listed: Vec<String> = consenters
-            .iter()
-            .map(|c| format!("{}:{}", c.host, c.port))
-            .collect();
-        return Err(OrdererError::Refused(format!(
-            "this orderer is not a consenter of channel {channel}: no consenter's ServerTLSCert is this node's TLS certificate (consenters: {})",
-            listed.join(", ")
-        )));
-    }
-    if consenters.len() > 1 {
-        return Err(OrdererError::Refused(format!(
-            "channel {channel} has {} consenters; this orderer orders with solo consensus, which is only safe with exactly one consenter (multi-orderer Raft is not available yet)",
-            consenters.len()
-        )));
-    }
+    Members::from_config(&config.channel_id, &config.orderer.consenters, own_tls_cert_der)?;
     Ok(config)
 }
 
-/// Creates `<dir>` and writes the genesis block; a failure leaves no directory behind.
-fn create_chain(dir: &Path, channel: &str, genesis: &Block) -> Result<Arc<BlockStore>, OrdererError> {
+/// Creates `<dir>` and writes the genesis block; a failure leaves no directory behind. A Raft
+/// directory left by an interrupted join of the same channel is removed first.
+fn create_chain(
+    dir: &Path,
+    raft_dir: &Path,
+    channel: &str,
+    genesis: &Block,
+) -> Result<Arc<BlockStore>, OrdererError> {
+    if raft_dir.exists() {
+        tracing::warn!(%channel, "removing the Raft log of an incomplete join");
+        std::fs::remove_dir_all(raft_dir)
+            .map_err(|e| OrdererError::store(channel, format!("{}: {e}", raft_dir.display())))?;
+    }
     if dir.exists() {
         return Err(OrdererError::store(
             channel,
@@ -280,7 +352,10 @@ fn create_chain(dir: &Path, channel: &str, genesis: &Block) -> Result<Arc<BlockS
 }
 
 /// Opens every chain under `chains_dir` and parses its current configuration.
-fn reopen_all(chains_dir: &Path) -> Result<Vec<(ChannelConfig, Arc<BlockStore>)>, OrdererError> {
+fn reopen_all(
+    chains_dir: &Path,
+    raft_dir: &Path,
+) -> Result<Vec<(ChannelConfig, Arc<BlockStore>)>, OrdererError> {
     let load = |detail: String| OrdererError::Load {
         what: "chains",
         path: chains_dir.display().to_string(),
@@ -306,6 +381,10 @@ fn reopen_all(chains_dir: &Path) -> Result<Vec<(ChannelConfig, Arc<BlockStore>)>
             tracing::warn!(channel = %name, "removing an incomplete join");
             drop(store);
             std::fs::remove_dir_all(&dir).map_err(|e| load(format!("{}: {e}", dir.display())))?;
+            let raft = raft_dir.join(&name);
+            if raft.exists() {
+                std::fs::remove_dir_all(&raft).map_err(|e| load(format!("{}: {e}", raft.display())))?;
+            }
             continue;
         }
         let config = current_config(&store)?;

@@ -11,6 +11,8 @@ use carechain_channel::block::header_hash;
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::carechain::admin::admin_client::AdminClient;
 use carechain_proto::carechain::admin::{ChannelInfoQuery, ListChannels, SetLogLevel, admin_request::Body};
+use carechain_proto::carechain::cluster::ForwardRequest;
+use carechain_proto::carechain::cluster::cluster_client::ClusterClient;
 use carechain_proto::common::{HeaderType, Status};
 use carechain_proto::orderer::seek_info::{SeekBehavior, SeekContentType};
 use carechain_proto::orderer::{SeekInfo, SeekNewest, SeekNextCommit, deliver_response, seek_position};
@@ -74,9 +76,9 @@ async fn admin_joins_channels_only_for_admins_of_the_orderer_org() {
         "{}",
         err.message()
     );
-    for (profile, expect) in [
-        ("NotMine", "not a consenter"),
-        ("ThreeConsenters", "3 consenters"),
+    for (profile, code, expect) in [
+        ("NotMine", Code::FailedPrecondition, "not a consenter"),
+        ("SharedCert", Code::InvalidArgument, "share a TLS certificate"),
     ] {
         let other = net.genesis(profile, "other");
         let err = n
@@ -88,7 +90,7 @@ async fn admin_joins_channels_only_for_admins_of_the_orderer_org() {
             ))
             .await
             .unwrap_err();
-        assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+        assert_eq!(err.code(), code, "{err:?}");
         assert!(err.message().contains(expect), "{}", err.message());
     }
 
@@ -159,7 +161,7 @@ async fn admin_joins_channels_only_for_admins_of_the_orderer_org() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_ports_verify_client_certificates() {
     let net = Net::new();
-    let n = Node::start(&net, "data").await;
+    let mut n = Node::start(&net, "data").await;
     // The client port accepts the org admin's TLS client certificate (its CA is trusted from the start).
     let mut admin = AdminClient::new(net.connect_as_admin_lazy(n.node.client_address()));
     let list = admin.list_channels(admin_request(
@@ -168,8 +170,8 @@ async fn tls_ports_verify_client_certificates() {
         now(),
     ));
     assert!(list.await.is_ok());
-    // The cluster port requires one: without it no call gets through, with it the call reaches the
-    // (still empty) cluster service.
+    // The cluster port requires one: without it no call gets through; with it the call reaches the
+    // cluster service (which has no Admin service, and takes no Raft traffic from non-consenters).
     let cluster = n.node.cluster_address().unwrap();
     let no_cert = match carechain_transport::connect_lazy(&cluster.to_string(), &carechain_transport::ClientTls {
         ca_pem: std::fs::read(net.path("crypto/ordererOrganizations/orderer.carechain.test/tlsca/tlsca.orderer.carechain.test-cert.pem")).unwrap(),
@@ -191,6 +193,59 @@ async fn tls_ports_verify_client_certificates() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
+    n.join(&net, "ByCount", "care").await;
+    let mut raft = ClusterClient::new(net.connect_as_admin_lazy(cluster));
+    let forward = |channel: &str| ForwardRequest {
+        channel: channel.into(),
+        envelope: Bytes::from_static(b"synthetic"),
+    };
+    let err = raft.forward(forward("care")).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(
+        err.message()
+            .contains("not the ClientTLSCert of a consenter of channel care"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        raft.forward(forward("nope")).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    n.node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_quorum_of_consenters_broadcast_answers_service_unavailable() {
+    let net = Net::new();
+    let mut n = Node::start(&net, "data").await;
+    // This orderer is one of three consenters; the other two never start.
+    n.join(&net, "ThreeConsenters", "care").await;
+    let started = std::time::Instant::now();
+    let r = n.broadcast(vec![tx(&net.client(), "care", 1)]).await;
+    assert_eq!(r[0].status, Status::ServiceUnavailable as i32);
+    assert!(
+        r[0].info.contains("channel care has no Raft leader"),
+        "{}",
+        r[0].info
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    let info = n
+        .admin
+        .channel_info(admin_request(
+            &net.orderer_admin(),
+            Body::ChannelInfo(ChannelInfoQuery {
+                channel_id: "care".into(),
+            }),
+            now(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((info.role.as_str(), info.info.unwrap().height), ("follower", 1));
     n.node.shutdown().await.unwrap();
 }
 

@@ -3,7 +3,13 @@
 //! ledger commits. Invalid transactions stay in the block (their codes go into the
 //! TRANSACTIONS_FILTER metadata) and change nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use carechain_proto::rwset::TxPvtReadWriteSet;
+
+use crate::collection::{self, CollectionConfig};
+use crate::pvtapply::{CollInfo, apply_private};
 
 use carechain_channel::ChannelConfig;
 use carechain_proto::protos::{ChaincodeEvent, TxValidationCode as Code};
@@ -46,6 +52,16 @@ impl ValidatedBlock {
     }
 }
 
+/// What the committing peer brings for private data: its organization, and the plaintext private write
+/// sets it holds in its transient store for transactions of this block, by tx id.
+#[derive(Debug, Default)]
+pub struct PvtInput {
+    /// MSP id of the committing peer.
+    pub local_msp: String,
+    /// Private write sets received from endorsers (or endorsed locally).
+    pub plaintext: HashMap<String, TxPvtReadWriteSet>,
+}
+
 /// Validates the envelopes of block `number` of `channel` against `view` (state as of block
 /// `number - 1`).
 pub fn validate_block(
@@ -53,6 +69,7 @@ pub fn validate_block(
     envelopes: &[bytes::Bytes],
     channel: &ChannelConfig,
     view: &(dyn StateView + Sync),
+    pvt: &PvtInput,
 ) -> Result<ValidatedBlock, StateError> {
     let checked: Vec<Result<Checked, Invalid>> = envelopes
         .par_iter()
@@ -60,6 +77,7 @@ pub fn validate_block(
         .collect();
     let mut out = ValidatedBlock::default();
     let mut seen: HashSet<String> = HashSet::new();
+    let infos = CollInfos::new(view, &pvt.local_msp);
     for (i, result) in checked.into_iter().enumerate() {
         let outcome = match result {
             Err(inv) => TxOutcome {
@@ -88,7 +106,14 @@ pub fn validate_block(
                 }
             }
             Ok(Checked::Endorser(tx)) => {
-                sequential(number, i as u64, tx, channel, view, &mut out.updates, &seen)?
+                let outcome = sequential(number, i as u64, &tx, channel, view, &mut out.updates, &seen)?;
+                if outcome.code == Code::Valid {
+                    let version = Version::new(number, i as u64);
+                    let info = |ns: &str, coll: &str| infos.get(ns, coll);
+                    let plaintext = pvt.plaintext.get(&tx.tx_id);
+                    apply_private(&mut out.updates, i as u64, version, &tx.rwset, plaintext, &info);
+                }
+                outcome
             }
         };
         if let Some(id) = &outcome.tx_id
@@ -113,7 +138,7 @@ pub fn validate_block(
 fn sequential(
     number: u64,
     index: u64,
-    tx: EndorserTx,
+    tx: &EndorserTx,
     channel: &ChannelConfig,
     view: &(dyn StateView + Sync),
     pending: &mut BlockUpdates,
@@ -130,7 +155,7 @@ fn sequential(
         return Ok(invalid(
             Code::DuplicateTxid,
             format!("transaction {} was already submitted", tx.tx_id),
-            &tx,
+            tx,
         ));
     }
     match mvcc::check(view, pending, &tx.rwset)? {
@@ -139,23 +164,23 @@ fn sequential(
             return Ok(invalid(
                 Code::MvccReadConflict,
                 format!("{ns}/{key:?} changed since endorsement"),
-                &tx,
+                tx,
             ));
         }
         MvccOutcome::Phantom { ns, start, end } => {
             return Ok(invalid(
                 Code::PhantomReadConflict,
                 format!("range {ns}/[{start:?}, {end:?}] changed since endorsement"),
-                &tx,
+                tx,
             ));
         }
     }
     // A blind write to a key whose policy an earlier transaction of this block just changed must meet
     // the new policy.
-    if writes_pending_key(&tx, pending) {
+    if writes_pending_key(tx, pending) {
         let overlay = Overlay { base: view, pending };
-        if let Err(inv) = txcheck::check_policies(&tx, channel, &overlay) {
-            return Ok(invalid(inv.code, inv.reason, &tx));
+        if let Err(inv) = txcheck::check_policies(tx, channel, &overlay) {
+            return Ok(invalid(inv.code, inv.reason, tx));
         }
     }
     let vt = ValidTx {
@@ -181,6 +206,39 @@ fn writes_pending_key(tx: &EndorserTx, pending: &BlockUpdates) -> bool {
             .chain(ns.metadata_writes.iter().map(|(k, _)| k))
             .any(|k| pending.state.contains_key(&(ns.namespace.clone(), k.clone())))
     })
+}
+
+/// Collection membership and block-to-live of this peer, per (namespace, collection), read from the
+/// chaincode definitions once per block.
+struct CollInfos<'a> {
+    view: &'a dyn StateView,
+    local_msp: &'a str,
+    defs: Mutex<HashMap<String, Vec<CollectionConfig>>>,
+}
+
+impl<'a> CollInfos<'a> {
+    fn new(view: &'a dyn StateView, local_msp: &'a str) -> Self {
+        CollInfos {
+            view,
+            local_msp,
+            defs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, ns: &str, coll: &str) -> Option<CollInfo> {
+        let mut defs = self.defs.lock().ok()?;
+        let colls = defs.entry(ns.to_string()).or_insert_with(|| {
+            crate::lifecycle::definition(self.view, ns)
+                .ok()
+                .flatten()
+                .map(|d| d.collections)
+                .unwrap_or_default()
+        });
+        collection::find(colls, coll).map(|c| CollInfo {
+            member: c.is_member(self.local_msp),
+            block_to_live: c.block_to_live,
+        })
+    }
 }
 
 /// Committed state with the block's earlier valid writes laid over it.
@@ -221,5 +279,36 @@ impl StateView for Overlay<'_> {
 
     fn height(&self) -> u64 {
         self.base.height()
+    }
+
+    fn get_private_hash(
+        &self,
+        ns: &str,
+        coll: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<crate::state::HashedValue>, StateError> {
+        let k = (ns.to_string(), coll.to_string(), key_hash.to_vec());
+        match self.pending.private.hashed.get(&k) {
+            Some(u) => Ok(u.value_hash.as_ref().map(|h| crate::state::HashedValue {
+                value_hash: h.clone(),
+                version: u.version,
+            })),
+            None => self.base.get_private_hash(ns, coll, key_hash),
+        }
+    }
+
+    fn get_private(&self, ns: &str, coll: &str, key: &str) -> Result<Option<VersionedValue>, StateError> {
+        self.base.get_private(ns, coll, key)
+    }
+
+    fn private_range(
+        &self,
+        ns: &str,
+        coll: &str,
+        start: &str,
+        end: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VersionedValue)>, StateError> {
+        self.base.private_range(ns, coll, start, end, limit)
     }
 }

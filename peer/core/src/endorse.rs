@@ -16,7 +16,7 @@ use chaincode_api::{Call, Caller, Contract, Role, STATUS_ERROR_THRESHOLD, Timest
 use prost::Message;
 
 use crate::proposal::CheckedProposal;
-use crate::simulator::Simulator;
+use crate::simulator::{PrivateAccess, Simulator};
 use crate::state::StateView;
 
 /// What one simulation produced.
@@ -30,6 +30,9 @@ pub struct SimulationResult {
     pub event: Option<ChaincodeEvent>,
     /// Whether the contract wrote anything.
     pub has_writes: bool,
+    /// Private write sets (plaintext): never in the transaction; kept in the transient store and sent to
+    /// member peers only.
+    pub private: Option<carechain_proto::rwset::TxPvtReadWriteSet>,
 }
 
 impl SimulationResult {
@@ -54,7 +57,12 @@ pub fn caller_from_identity(id: &Identity) -> Caller {
 }
 
 /// Runs `contract` for the proposal against `view`.
-pub fn simulate(view: &dyn StateView, contract: &dyn Contract, p: &CheckedProposal) -> SimulationResult {
+pub fn simulate(
+    view: &dyn StateView,
+    contract: &dyn Contract,
+    p: &CheckedProposal,
+    private: &PrivateAccess,
+) -> SimulationResult {
     let prop = &p.proposal;
     let (secs, nanos) = prop.timestamp();
     let tx = TxInfo {
@@ -68,6 +76,7 @@ pub fn simulate(view: &dyn StateView, contract: &dyn Contract, p: &CheckedPropos
         caller_from_identity(&p.creator),
         tx,
         &prop.transient,
+        private,
     );
     let outcome = Call::parse(&prop.args).and_then(|call| contract.invoke(&mut sim, &call));
     let (rw, event) = sim.finish();
@@ -85,6 +94,7 @@ pub fn simulate(view: &dyn StateView, contract: &dyn Contract, p: &CheckedPropos
     };
     SimulationResult {
         has_writes: rw.has_writes(),
+        private: rw.build_private(),
         rwset: rw.build(),
         event: event.map(|(name, payload)| ChaincodeEvent {
             chaincode_id: prop.chaincode.clone(),

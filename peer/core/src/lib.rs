@@ -12,12 +12,15 @@
 
 pub mod block;
 pub mod blocksig;
+pub mod collection;
 pub mod configtx;
 pub mod endorse;
 pub mod lifecycle;
 pub mod mvcc;
 pub mod policy;
 pub mod proposal;
+pub mod pvtapply;
+pub mod pvtrwset;
 pub mod rwset;
 pub mod simulator;
 pub mod state;

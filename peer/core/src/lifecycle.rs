@@ -73,9 +73,9 @@ pub struct ChaincodeDefinition {
     /// Endorsement policy.
     #[serde(default)]
     pub endorsement_policy: PolicySpec,
-    /// Private data collections (configured by the private-data feature), kept as given.
+    /// Private data collections.
     #[serde(default)]
-    pub collections: Vec<serde_json::Value>,
+    pub collections: Vec<crate::collection::CollectionConfig>,
 }
 
 impl ChaincodeDefinition {
@@ -115,8 +115,18 @@ impl ChaincodeDefinition {
         }
         self.endorsement_policy
             .resolve()
-            .map(|_| ())
-            .map_err(|e| ContractError::BadRequest(format!("invalid endorsement policy: {e}")))
+            .map_err(|e| ContractError::BadRequest(format!("invalid endorsement policy: {e}")))?;
+        let mut names = std::collections::BTreeSet::new();
+        for c in &self.collections {
+            c.check().map_err(ContractError::BadRequest)?;
+            if !names.insert(&c.name) {
+                return Err(ContractError::BadRequest(format!(
+                    "collection {} is declared twice",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -48,6 +48,24 @@ pub fn check(view: &dyn StateView, pending: &BlockUpdates, rw: &TxRwSet) -> Resu
                 });
             }
         }
+        for coll in &ns.collections {
+            for (kh, read) in &coll.reads {
+                let k = (ns.namespace.clone(), coll.name.clone(), kh.clone());
+                let current = if pending.private.hashed.contains_key(&k) {
+                    Err(())
+                } else {
+                    Ok(view
+                        .get_private_hash(&ns.namespace, &coll.name, kh)?
+                        .map(|h| h.version))
+                };
+                if current != Ok(*read) {
+                    return Ok(MvccOutcome::ReadConflict {
+                        ns: format!("{}/{}", ns.namespace, coll.name),
+                        key: format!("(hash {})", hex::encode(&kh[..8.min(kh.len())])),
+                    });
+                }
+            }
+        }
         for range in &ns.ranges {
             if !range_is_current(view, pending, &ns.namespace, range)? {
                 return Ok(MvccOutcome::Phantom {

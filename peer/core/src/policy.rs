@@ -61,10 +61,16 @@ pub fn endorsement_requirements(
     if chaincode == crate::lifecycle::LIFECYCLE {
         return lifecycle_requirements(rwset);
     }
+    let def = crate::lifecycle::definition(view, chaincode)?
+        .ok_or_else(|| RequirementError::Undefined(chaincode.to_string()))?;
     let mut reqs = Vec::new();
-    let mut needs_chaincode_policy = true;
     let mut any_write = false;
     let mut uncovered = false;
+    let push = |reqs: &mut Vec<(String, EndorsementPolicy)>, what: String, p: EndorsementPolicy| {
+        if !reqs.iter().any(|(w, _)| *w == what) {
+            reqs.push((what, p));
+        }
+    };
     for ns in rwset.namespaces.iter().filter(|n| n.namespace == chaincode) {
         let keys = ns
             .writes
@@ -74,27 +80,45 @@ pub fn endorsement_requirements(
         for key in keys {
             any_write = true;
             match key_policy(view, chaincode, key)? {
+                Some(p) => push(
+                    &mut reqs,
+                    format!("key-level policy of {chaincode}/{key:?}"),
+                    EndorsementPolicy::Signature(p),
+                ),
+                None => uncovered = true,
+            }
+        }
+        for coll in &ns.collections {
+            let c = crate::collection::find(&def.collections, &coll.name).ok_or_else(|| {
+                RequirementError::Invalid(format!(
+                    "collection {} is not defined for chaincode {chaincode}",
+                    coll.name
+                ))
+            })?;
+            if coll.writes.is_empty() {
+                continue;
+            }
+            any_write = true;
+            match &c.endorsement_policy {
                 Some(p) => {
-                    let what = format!("key-level policy of {chaincode}/{key:?}");
-                    if !reqs.iter().any(|(w, _)| *w == what) {
-                        reqs.push((what, EndorsementPolicy::Signature(p)));
-                    }
+                    let p = p.resolve().map_err(RequirementError::Invalid)?;
+                    push(
+                        &mut reqs,
+                        format!("endorsement policy of collection {}", coll.name),
+                        p,
+                    );
                 }
                 None => uncovered = true,
             }
         }
     }
-    if any_write && !uncovered {
-        needs_chaincode_policy = false;
-    }
-    if needs_chaincode_policy {
-        reqs.insert(
-            0,
-            (
-                format!("endorsement policy of chaincode {chaincode}"),
-                chaincode_policy(view, chaincode)?,
-            ),
-        );
+    // A transaction that writes only keys and collections with their own policies needs only those.
+    if !any_write || uncovered {
+        let p = def
+            .endorsement_policy
+            .resolve()
+            .map_err(|e| RequirementError::Invalid(format!("definition of {chaincode}: {e}")))?;
+        reqs.insert(0, (format!("endorsement policy of chaincode {chaincode}"), p));
     }
     Ok(reqs)
 }

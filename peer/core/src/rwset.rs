@@ -12,9 +12,10 @@ use carechain_proto::kvrwset::{
     KvMetadataEntry, KvMetadataWrite, KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo,
     range_query_info::ReadsInfo,
 };
-use carechain_proto::rwset::{NsReadWriteSet, TxReadWriteSet};
+use carechain_proto::rwset::{NsPvtReadWriteSet, NsReadWriteSet, TxPvtReadWriteSet, TxReadWriteSet};
 use prost::Message;
 
+use crate::pvtrwset::{CollBuilder, CollRwSet, parse_hashed};
 use crate::state::Version;
 
 /// Fabric's name for the key-level endorsement policy metadata entry.
@@ -26,6 +27,7 @@ struct NsBuilder {
     ranges: Vec<RangeQueryInfo>,
     writes: BTreeMap<String, Option<Vec<u8>>>,
     metadata_writes: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    collections: BTreeMap<String, CollBuilder>,
 }
 
 /// Accumulates one simulation's reads, range scans and writes.
@@ -70,14 +72,21 @@ impl RwSetBuilder {
         self.ns(ns).metadata_writes.insert(key.to_string(), entries);
     }
 
-    /// Whether anything was written (a read-only simulation need not be submitted).
-    pub fn has_writes(&self) -> bool {
-        self.namespaces
-            .values()
-            .any(|n| !n.writes.is_empty() || !n.metadata_writes.is_empty())
+    /// The recorder of private collection `coll` of namespace `ns`.
+    pub fn collection(&mut self, ns: &str, coll: &str) -> &mut CollBuilder {
+        self.ns(ns).collections.entry(coll.to_string()).or_default()
     }
 
-    /// Encodes Fabric's `TxReadWriteSet`, deterministically.
+    /// Whether anything was written (a read-only simulation need not be submitted).
+    pub fn has_writes(&self) -> bool {
+        self.namespaces.values().any(|n| {
+            !n.writes.is_empty()
+                || !n.metadata_writes.is_empty()
+                || n.collections.values().any(CollBuilder::has_writes)
+        })
+    }
+
+    /// Encodes Fabric's `TxReadWriteSet` (private data as hashes only), deterministically.
     pub fn build(&self) -> TxReadWriteSet {
         let ns_rwset = self
             .namespaces
@@ -85,13 +94,36 @@ impl RwSetBuilder {
             .map(|(ns, b)| NsReadWriteSet {
                 namespace: ns.clone(),
                 rwset: b.to_kvrwset().encode_to_vec().into(),
-                collection_hashed_rwset: Vec::new(),
+                collection_hashed_rwset: b.collections.iter().map(|(name, c)| c.hashed(name).0).collect(),
             })
             .collect();
         TxReadWriteSet {
             data_model: 0,
             ns_rwset,
         }
+    }
+
+    /// The private write sets (plaintext), if any collection was written.
+    pub fn build_private(&self) -> Option<TxPvtReadWriteSet> {
+        let ns_pvt_rwset: Vec<NsPvtReadWriteSet> = self
+            .namespaces
+            .iter()
+            .filter_map(|(ns, b)| {
+                let colls: Vec<_> = b
+                    .collections
+                    .iter()
+                    .filter_map(|(name, c)| c.hashed(name).1)
+                    .collect();
+                (!colls.is_empty()).then(|| NsPvtReadWriteSet {
+                    namespace: ns.clone(),
+                    collection_pvt_rwset: colls,
+                })
+            })
+            .collect();
+        (!ns_pvt_rwset.is_empty()).then_some(TxPvtReadWriteSet {
+            data_model: 0,
+            ns_pvt_rwset,
+        })
     }
 }
 
@@ -162,6 +194,8 @@ pub struct NsRwSet {
     pub writes: Vec<(String, Option<Vec<u8>>)>,
     /// Metadata updates: key → all entries afterwards.
     pub metadata_writes: Vec<(String, BTreeMap<String, Vec<u8>>)>,
+    /// Private collections touched, in hashed form.
+    pub collections: Vec<CollRwSet>,
 }
 
 /// A decoded `TxReadWriteSet`.
@@ -187,7 +221,13 @@ impl TxRwSet {
             if ns.namespace.is_empty() {
                 return Err(RwSetError("empty namespace".into()));
             }
+            let collections = ns
+                .collection_hashed_rwset
+                .iter()
+                .map(parse_hashed)
+                .collect::<Result<Vec<_>, _>>()?;
             namespaces.push(NsRwSet {
+                collections,
                 namespace: ns.namespace,
                 reads: kv
                     .reads
@@ -217,11 +257,13 @@ impl TxRwSet {
         Ok(TxRwSet { namespaces })
     }
 
-    /// Whether the transaction writes any key or key metadata.
+    /// Whether the transaction writes any key, key metadata or private key.
     pub fn has_writes(&self) -> bool {
-        self.namespaces
-            .iter()
-            .any(|n| !n.writes.is_empty() || !n.metadata_writes.is_empty())
+        self.namespaces.iter().any(|n| {
+            !n.writes.is_empty()
+                || !n.metadata_writes.is_empty()
+                || n.collections.iter().any(|c| !c.writes.is_empty())
+        })
     }
 }
 

@@ -16,8 +16,20 @@ use chaincode_api::{
 };
 use prost::Message;
 
+use crate::collection::{self, CollectionConfig};
+use crate::pvtrwset;
 use crate::rwset::{RwSetBuilder, VALIDATION_PARAMETER, kv_read, range_info};
 use crate::state::{StateView, VersionedValue};
+
+/// What a simulation may do with private data: the chaincode's collections and the endorsing peer's
+/// organization (only peers of member organizations hold plaintext).
+#[derive(Debug, Clone, Default)]
+pub struct PrivateAccess {
+    /// Collections declared by the chaincode definition.
+    pub collections: Vec<CollectionConfig>,
+    /// MSP id of the endorsing peer.
+    pub local_msp: String,
+}
 
 /// One contract invocation's view of the ledger.
 pub struct Simulator<'a> {
@@ -28,6 +40,7 @@ pub struct Simulator<'a> {
     tx: TxInfo,
     transient: &'a BTreeMap<String, Vec<u8>>,
     event: Option<(String, Vec<u8>)>,
+    private: &'a PrivateAccess,
 }
 
 impl<'a> Simulator<'a> {
@@ -38,6 +51,7 @@ impl<'a> Simulator<'a> {
         caller: Caller,
         tx: TxInfo,
         transient: &'a BTreeMap<String, Vec<u8>>,
+        private: &'a PrivateAccess,
     ) -> Self {
         Simulator {
             view,
@@ -47,6 +61,7 @@ impl<'a> Simulator<'a> {
             tx,
             transient,
             event: None,
+            private,
         }
     }
 
@@ -62,13 +77,56 @@ impl<'a> Simulator<'a> {
     }
 }
 
+/// What a private data call needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Plaintext: the peer must hold it, and (memberOnlyRead) the client must be a member.
+    Read,
+    /// A write: (memberOnlyWrite) the client must be a member.
+    Write,
+    /// Only the hash, which every peer holds.
+    Hash,
+}
+
 impl Simulator<'_> {
-    /// Chaincode definitions do not declare collections yet, so every collection is undefined.
-    fn no_collection(&self, collection: &str) -> ContractError {
-        ContractError::BadRequest(format!(
-            "collection {collection} is not defined for chaincode {}",
-            self.ns
-        ))
+    /// The collection, if declared and accessible for `need`.
+    fn collection(&self, name: &str, need: Need) -> Result<CollectionConfig, ContractError> {
+        let c = collection::find(&self.private.collections, name).ok_or_else(|| {
+            ContractError::BadRequest(format!(
+                "collection {name} is not defined for chaincode {}",
+                self.ns
+            ))
+        })?;
+        let client = &self.caller.msp_id;
+        let denied = |what: &str| {
+            ContractError::Forbidden(format!(
+                "{client} is not a member of collection {name}: {what} is reserved to its members"
+            ))
+        };
+        match need {
+            Need::Read if c.member_only_read && !c.is_member(client) => return Err(denied("reading")),
+            Need::Write if c.member_only_write && !c.is_member(client) => return Err(denied("writing")),
+            Need::Read if !c.is_member(&self.private.local_msp) => {
+                return Err(ContractError::Forbidden(format!(
+                    "this peer ({}) is not a member of collection {name} and holds none of its private data",
+                    self.private.local_msp
+                )));
+            }
+            _ => {}
+        }
+        Ok(c)
+    }
+
+    fn hashed_version(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<crate::state::Version>, ContractError> {
+        Ok(self
+            .view
+            .get_private_hash(&self.ns, collection, &pvtrwset::hash(key.as_bytes()))
+            .map_err(state_err)?
+            .map(|h| h.version))
     }
 }
 
@@ -202,37 +260,75 @@ impl Context for Simulator<'_> {
         }
     }
 
-    fn get_private_data(&mut self, collection: &str, _key: &str) -> Result<Option<Vec<u8>>, ContractError> {
-        Err(self.no_collection(collection))
+    fn get_private_data(&mut self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, ContractError> {
+        self.collection(collection, Need::Read)?;
+        let v = self
+            .view
+            .get_private(&self.ns, collection, key)
+            .map_err(state_err)?;
+        let version = self.hashed_version(collection, key)?;
+        self.rw.collection(&self.ns, collection).read(key, version);
+        Ok(v.map(|v| v.value))
     }
 
-    fn put_private_data(&mut self, collection: &str, _key: &str, _value: &[u8]) -> Result<(), ContractError> {
-        Err(self.no_collection(collection))
+    fn put_private_data(&mut self, collection: &str, key: &str, value: &[u8]) -> Result<(), ContractError> {
+        checks::key(key)?;
+        checks::value(key, value)?;
+        self.collection(collection, Need::Write)?;
+        self.rw
+            .collection(&self.ns, collection)
+            .write(key, Some(value.to_vec()));
+        Ok(())
     }
 
-    fn del_private_data(&mut self, collection: &str, _key: &str) -> Result<(), ContractError> {
-        Err(self.no_collection(collection))
+    fn del_private_data(&mut self, collection: &str, key: &str) -> Result<(), ContractError> {
+        checks::key(key)?;
+        self.collection(collection, Need::Write)?;
+        self.rw.collection(&self.ns, collection).write(key, None);
+        Ok(())
     }
 
-    fn purge_private_data(&mut self, collection: &str, _key: &str) -> Result<(), ContractError> {
-        Err(self.no_collection(collection))
+    fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), ContractError> {
+        checks::key(key)?;
+        self.collection(collection, Need::Write)?;
+        self.rw.collection(&self.ns, collection).purge(key);
+        Ok(())
     }
 
     fn get_private_data_hash(
         &mut self,
         collection: &str,
-        _key: &str,
+        key: &str,
     ) -> Result<Option<Vec<u8>>, ContractError> {
-        Err(self.no_collection(collection))
+        self.collection(collection, Need::Hash)?;
+        let h = self
+            .view
+            .get_private_hash(&self.ns, collection, &pvtrwset::hash(key.as_bytes()))
+            .map_err(state_err)?;
+        self.rw
+            .collection(&self.ns, collection)
+            .read(key, h.as_ref().map(|h| h.version));
+        Ok(h.map(|h| h.value_hash))
     }
 
     fn get_private_data_by_range(
         &mut self,
         collection: &str,
-        _start: &str,
-        _end: &str,
+        start: &str,
+        end: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
-        Err(self.no_collection(collection))
+        self.collection(collection, Need::Read)?;
+        let end = (!end.is_empty()).then_some(end);
+        let rows = self
+            .view
+            .private_range(&self.ns, collection, start, end, usize::MAX)
+            .map_err(state_err)?;
+        // Keys returned are recorded as hashed reads: a changed value conflicts at validation. (Keys added
+        // to the range later are not detected: private ranges have no phantom check, as in Fabric.)
+        for (k, v) in &rows {
+            self.rw.collection(&self.ns, collection).read(k, Some(v.version));
+        }
+        Ok(rows.into_iter().map(|(k, v)| (k, v.value)).collect())
     }
 }
 

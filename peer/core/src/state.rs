@@ -83,6 +83,74 @@ pub trait StateView {
 
     /// Number of committed blocks.
     fn height(&self) -> u64;
+
+    /// The hash entry of a private key (held by every peer of the channel, member or not).
+    fn get_private_hash(
+        &self,
+        ns: &str,
+        coll: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<HashedValue>, StateError>;
+
+    /// The plaintext of a private key (held only by member peers; `None` elsewhere).
+    fn get_private(&self, ns: &str, coll: &str, key: &str) -> Result<Option<VersionedValue>, StateError>;
+
+    /// Plaintext private keys in `[start, end)` (`None`: no upper bound), at most `limit`.
+    fn private_range(
+        &self,
+        ns: &str,
+        coll: &str,
+        start: &str,
+        end: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VersionedValue)>, StateError>;
+}
+
+/// The public trace of a private value: its hash and the version that wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HashedValue {
+    /// SHA-256 of the value.
+    pub value_hash: Vec<u8>,
+    /// Where it was written.
+    pub version: Version,
+}
+
+/// How a private key's hash entry changes (every peer applies these).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashedUpdate {
+    /// New value hash, or `None` for a delete or purge.
+    pub value_hash: Option<Vec<u8>>,
+    /// The writing transaction's version.
+    pub version: Version,
+}
+
+/// How a private key's plaintext changes on a member peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivateUpdate {
+    /// The plaintext key.
+    pub key: String,
+    /// New value, or `None` for a delete.
+    pub value: Option<Vec<u8>>,
+    /// The writing transaction's version.
+    pub version: Version,
+}
+
+/// Private data changes of a block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrivateChanges {
+    /// Hash entries, keyed by (namespace, collection, key hash).
+    pub hashed: BTreeMap<(String, String, Vec<u8>), HashedUpdate>,
+    /// Plaintext for collections this peer is a member of and whose data it holds, same keys.
+    pub plaintext: BTreeMap<(String, String, Vec<u8>), PrivateUpdate>,
+    /// Private write sets received, by (tx index, namespace, collection): kept for reconciliation and
+    /// for delivering blocks with private data.
+    pub write_sets: Vec<(u64, String, String, Vec<u8>)>,
+    /// Member data this peer should have but does not: (tx index, namespace, collection).
+    pub missing: Vec<(u64, String, String)>,
+    /// Explicit purges: every version of these keys disappears from this peer.
+    pub purges: Vec<(String, String, Vec<u8>)>,
+    /// Block-to-live expiries: (block at which to purge, namespace, collection, key hash, version written).
+    pub expiries: Vec<(u64, String, String, Vec<u8>, Version)>,
 }
 
 /// The exclusive upper bound that makes `key` itself the last key of a range: the smallest string
@@ -125,6 +193,8 @@ pub struct BlockUpdates {
     pub history: Vec<(String, String, HistoryEntry)>,
     /// First occurrence of each transaction id in the block, with its validation code.
     pub tx_index: Vec<(String, TxLocation)>,
+    /// Private data changes.
+    pub private: PrivateChanges,
 }
 
 /// An in-memory [`StateView`] for unit tests of simulation and validation.
@@ -134,6 +204,8 @@ pub struct MemState {
     history: BTreeMap<(String, String), Vec<HistoryEntry>>,
     txs: BTreeMap<String, TxLocation>,
     height: u64,
+    hashed: BTreeMap<(String, String, Vec<u8>), HashedValue>,
+    private: BTreeMap<(String, String, String), VersionedValue>,
 }
 
 impl MemState {
@@ -184,6 +256,42 @@ impl MemState {
         for (tx_id, loc) in &updates.tx_index {
             self.txs.entry(tx_id.clone()).or_insert(*loc);
         }
+        let p = &updates.private;
+        for ((ns, coll, kh), u) in &p.hashed {
+            let k = (ns.clone(), coll.clone(), kh.clone());
+            match &u.value_hash {
+                Some(h) => {
+                    self.hashed.insert(
+                        k,
+                        HashedValue {
+                            value_hash: h.clone(),
+                            version: u.version,
+                        },
+                    );
+                }
+                None => {
+                    self.hashed.remove(&k);
+                }
+            }
+        }
+        for ((ns, coll, _), u) in &p.plaintext {
+            let k = (ns.clone(), coll.clone(), u.key.clone());
+            match &u.value {
+                Some(v) => {
+                    self.private.insert(
+                        k,
+                        VersionedValue {
+                            value: v.clone(),
+                            version: u.version,
+                            metadata: BTreeMap::new(),
+                        },
+                    );
+                }
+                None => {
+                    self.private.remove(&k);
+                }
+            }
+        }
         self.height = block + 1;
     }
 }
@@ -230,6 +338,44 @@ impl StateView for MemState {
 
     fn height(&self) -> u64 {
         self.height
+    }
+
+    fn get_private_hash(
+        &self,
+        ns: &str,
+        coll: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<HashedValue>, StateError> {
+        Ok(self
+            .hashed
+            .get(&(ns.to_string(), coll.to_string(), key_hash.to_vec()))
+            .cloned())
+    }
+
+    fn get_private(&self, ns: &str, coll: &str, key: &str) -> Result<Option<VersionedValue>, StateError> {
+        Ok(self
+            .private
+            .get(&(ns.to_string(), coll.to_string(), key.to_string()))
+            .cloned())
+    }
+
+    fn private_range(
+        &self,
+        ns: &str,
+        coll: &str,
+        start: &str,
+        end: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VersionedValue)>, StateError> {
+        Ok(self
+            .private
+            .iter()
+            .filter(|((n, c, k), _)| {
+                n == ns && c == coll && k.as_str() >= start && end.is_none_or(|e| k.as_str() < e)
+            })
+            .take(limit)
+            .map(|((_, _, k), v)| (k.clone(), v.clone()))
+            .collect())
     }
 }
 

@@ -114,3 +114,14 @@ fn read_tx(raw: &[u8], want_event: bool) -> (String, Option<ChaincodeEvent>) {
         .and_then(|a| ChaincodeEvent::decode(a.events.as_ref()).ok());
     (ch.tx_id, event)
 }
+
+/// The read/write set of an endorser transaction envelope as stored in a block.
+pub fn rwset_of_envelope(raw: &[u8]) -> Option<crate::rwset::TxRwSet> {
+    let env = Envelope::decode(raw).ok()?;
+    let payload = Payload::decode(env.payload.as_ref()).ok()?;
+    let tx = Transaction::decode(payload.data.as_ref()).ok()?;
+    let cap = ChaincodeActionPayload::decode(tx.actions.first()?.payload.as_ref()).ok()?;
+    let prp = ProposalResponsePayload::decode(cap.action?.proposal_response_payload.as_ref()).ok()?;
+    let action = ChaincodeAction::decode(prp.extension.as_ref()).ok()?;
+    crate::rwset::TxRwSet::parse(&action.results).ok()
+}

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::protos::TxValidationCode as Code;
 use common::{Fixture, fixture};
-use peer_core::block::validate_block;
+use peer_core::block::{PvtInput, validate_block};
 use peer_core::endorse::{endorse, simulate};
 use peer_core::lifecycle::{ChaincodeDefinition, Lifecycle, PolicySpec, Readiness, definition};
 use peer_core::proposal;
+use peer_core::simulator::PrivateAccess;
 use peer_core::state::{MemState, StateView};
 use peer_core::txbuild::{assemble, new_proposal, sign_envelope};
 use prost::Message;
@@ -51,7 +52,7 @@ fn run(
     let lc = Lifecycle {
         channel: Arc::new(f.channel.clone()),
     };
-    let sim = simulate(state, &lc, &checked);
+    let sim = simulate(state, &lc, &checked, &PrivateAccess::default());
     let status = sim.response.status;
     let payload = sim.response.payload.to_vec();
     if status >= 400 {
@@ -63,7 +64,14 @@ fn run(
         .collect();
     let env = sign_envelope(assemble(&p.signed.proposal_bytes, &responses).unwrap(), caller);
     let number = state.height();
-    let v = validate_block(number, &[env.encode_to_vec().into()], &f.channel, state).unwrap();
+    let v = validate_block(
+        number,
+        &[env.encode_to_vec().into()],
+        &f.channel,
+        state,
+        &PvtInput::default(),
+    )
+    .unwrap();
     if v.outcomes[0].code == Code::Valid {
         state.apply(number, &v.updates);
     }

@@ -14,9 +14,10 @@ use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::{Envelope, Payload};
 use carechain_proto::protos::{ChaincodeActionPayload, Transaction, TxValidationCode as Code};
 use chaincode_api::{Call, Context, ContextExt, Contract, ContractError, KeyEndorsement, Role};
-use peer_core::block::validate_block;
+use peer_core::block::{PvtInput, validate_block};
 use peer_core::endorse::{endorse, simulate};
 use peer_core::proposal;
+use peer_core::simulator::PrivateAccess;
 use peer_core::state::{MemState, StateView, Version};
 use peer_core::txbuild::{assemble, new_proposal, sign_envelope};
 use prost::Message;
@@ -84,7 +85,7 @@ fn tx(
             proposal::check(parsed, &own, OffsetDateTime::now_utc()).unwrap()
         }
     };
-    let sim = simulate(view, &Kv, &checked);
+    let sim = simulate(view, &Kv, &checked, &PrivateAccess::default());
     assert_eq!(sim.response.status, 200, "{}", sim.response.message);
     let responses: Vec<_> = endorsers
         .iter()
@@ -96,7 +97,7 @@ fn tx(
 
 fn codes(f: &Fixture, view: &MemState, txs: &[Vec<u8>]) -> Vec<Code> {
     let envs: Vec<bytes::Bytes> = txs.iter().map(|t| t.clone().into()).collect();
-    validate_block(1, &envs, &f.channel, view)
+    validate_block(1, &envs, &f.channel, view, &PvtInput::default())
         .unwrap()
         .outcomes
         .iter()
@@ -110,7 +111,7 @@ fn endorsed_by_both_orgs_is_valid_and_applies_writes() {
     let view = defined();
     let t = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     let envs = vec![bytes::Bytes::from(t)];
-    let v = validate_block(1, &envs, &f.channel, &view).unwrap();
+    let v = validate_block(1, &envs, &f.channel, &view, &PvtInput::default()).unwrap();
     assert_eq!(v.outcomes[0].code, Code::Valid, "{}", v.outcomes[0].reason);
     let mut s = view.clone();
     s.apply(1, &v.updates);
@@ -209,7 +210,7 @@ fn duplicate_tx_ids_are_refused_in_block_and_against_the_ledger() {
         vec![Code::Valid, Code::DuplicateTxid]
     );
     let envs = vec![bytes::Bytes::from(t.clone())];
-    let v = validate_block(1, &envs, &f.channel, &view).unwrap();
+    let v = validate_block(1, &envs, &f.channel, &view, &PvtInput::default()).unwrap();
     let mut s = view.clone();
     s.apply(1, &v.updates);
     assert_eq!(codes(&f, &s, &[t]), vec![Code::DuplicateTxid]);
@@ -275,7 +276,7 @@ fn key_level_policy_governs_writes_to_its_key() {
         &["lock", "k", "Org2MSP"],
     );
     let envs = vec![bytes::Bytes::from(lock)];
-    let v = validate_block(1, &envs, &f.channel, &view).unwrap();
+    let v = validate_block(1, &envs, &f.channel, &view, &PvtInput::default()).unwrap();
     assert_eq!(v.outcomes[0].code, Code::Valid, "{}", v.outcomes[0].reason);
     view.apply(1, &v.updates);
     // Only Org2 must endorse writes to k now; Org1 alone fails, Org2 alone passes.

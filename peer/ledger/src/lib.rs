@@ -12,6 +12,7 @@
 //! value), `meta` (height and tip hash).
 
 mod codec;
+mod private;
 mod view;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use parking_lot::RwLock;
 use peer_core::state::{BlockUpdates, TxLocation};
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
+pub use private::{Missing, ReconciledWrite, StoredWriteSet, TRANSIENT_RETENTION_BLOCKS};
 pub use view::LedgerSnapshot;
 
 const CF_BLOCKS: &str = "blocks";
@@ -77,8 +79,8 @@ struct Tip {
 
 /// One channel's ledger. Share it behind an `Arc`; commits must come from a single committer.
 pub struct Ledger {
-    db: DB,
-    write_opts: WriteOptions,
+    pub(crate) db: DB,
+    pub(crate) write_opts: WriteOptions,
     tip: RwLock<Tip>,
 }
 
@@ -90,17 +92,22 @@ impl Ledger {
         db_opts.create_missing_column_families(true);
         db_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
-        let cfs = [CF_BLOCKS, CF_TXIDS, CF_STATE, CF_HISTORY, CF_META].map(|name| {
-            let mut cf_opts = Options::default();
-            cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            let mut table = BlockBasedOptions::default();
-            table.set_block_cache(&cache);
-            // Point lookups dominate state and tx-id reads; bloom filters skip SST files that
-            // cannot hold the key.
-            table.set_bloom_filter(10.0, false);
-            cf_opts.set_block_based_table_factory(&table);
-            ColumnFamilyDescriptor::new(name, cf_opts)
-        });
+        let names = [CF_BLOCKS, CF_TXIDS, CF_STATE, CF_HISTORY, CF_META]
+            .into_iter()
+            .chain(private::CFS);
+        let cfs: Vec<ColumnFamilyDescriptor> = names
+            .map(|name| {
+                let mut cf_opts = Options::default();
+                cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+                let mut table = BlockBasedOptions::default();
+                table.set_block_cache(&cache);
+                // Point lookups dominate state and tx-id reads; bloom filters skip SST files that
+                // cannot hold the key.
+                table.set_bloom_filter(10.0, false);
+                cf_opts.set_block_based_table_factory(&table);
+                ColumnFamilyDescriptor::new(name, cf_opts)
+            })
+            .collect();
         let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
         let mut write_opts = WriteOptions::default();
         write_opts.set_sync(opts.sync_writes);
@@ -114,7 +121,7 @@ impl Ledger {
         Ok(ledger)
     }
 
-    fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, LedgerError> {
+    pub(crate) fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, LedgerError> {
         self.db
             .cf_handle(name)
             .ok_or_else(|| LedgerError::Corrupt(format!("column family {name} missing")))
@@ -182,6 +189,9 @@ impl Ledger {
                 codec::encode_history(entry),
             );
         }
+        self.batch_private(&mut batch, number, &updates.private)?;
+        let committed: Vec<String> = updates.tx_index.iter().map(|(id, _)| id.clone()).collect();
+        self.batch_transient_cleanup(&mut batch, number, &committed)?;
         let meta = self.cf(CF_META)?;
         batch.put_cf(meta, META_HEIGHT, (number + 1).to_be_bytes());
         batch.put_cf(meta, META_TIP, header_hash);
@@ -214,3 +224,6 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_private;

@@ -2,10 +2,10 @@
 //! check read versions against. Backed by a RocksDB snapshot, so a commit landing in the middle of a
 //! simulation is invisible to it.
 
-use peer_core::state::{HistoryEntry, StateError, StateView, VersionedValue};
+use peer_core::state::{HashedValue, HistoryEntry, StateError, StateView, VersionedValue};
 use rocksdb::{DB, Direction, IteratorMode, ReadOptions, SnapshotWithThreadMode};
 
-use crate::{CF_HISTORY, CF_STATE, CF_TXIDS, Ledger, LedgerError, codec};
+use crate::{CF_HISTORY, CF_STATE, CF_TXIDS, Ledger, LedgerError, codec, private};
 
 /// A point-in-time view of one channel's ledger.
 pub struct LedgerSnapshot<'a> {
@@ -119,5 +119,79 @@ impl StateView for LedgerSnapshot<'_> {
 
     fn height(&self) -> u64 {
         self.height
+    }
+
+    fn get_private_hash(
+        &self,
+        ns: &str,
+        coll: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<HashedValue>, StateError> {
+        let cf = self.ledger.cf(private::CF_PVT_HASHED).map_err(err)?;
+        let Some(raw) = self
+            .snap
+            .get_pinned_cf(cf, private::coll_key(ns, coll, key_hash))
+            .map_err(rerr)?
+        else {
+            return Ok(None);
+        };
+        let version =
+            private::parse_version(&raw).ok_or_else(|| StateError("malformed private hash entry".into()))?;
+        Ok(Some(HashedValue {
+            value_hash: raw[16..].to_vec(),
+            version,
+        }))
+    }
+
+    fn get_private(&self, ns: &str, coll: &str, key: &str) -> Result<Option<VersionedValue>, StateError> {
+        let cf = self.ledger.cf(private::CF_PVT_STATE).map_err(err)?;
+        match self
+            .snap
+            .get_pinned_cf(cf, private::coll_key(ns, coll, key.as_bytes()))
+            .map_err(rerr)?
+        {
+            Some(raw) => codec::decode_value(&raw).map(Some).map_err(err),
+            None => Ok(None),
+        }
+    }
+
+    fn private_range(
+        &self,
+        ns: &str,
+        coll: &str,
+        start: &str,
+        end: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VersionedValue)>, StateError> {
+        let cf = self.ledger.cf(private::CF_PVT_STATE).map_err(err)?;
+        let prefix = private::coll_prefix(ns, coll);
+        let lower = private::coll_key(ns, coll, start.as_bytes());
+        let upper = match end {
+            Some(e) => private::coll_key(ns, coll, e.as_bytes()),
+            None => {
+                let mut u = prefix.clone();
+                if let Some(last) = u.last_mut() {
+                    *last = 1;
+                }
+                u
+            }
+        };
+        if lower >= upper {
+            return Ok(Vec::new());
+        }
+        let opts = self.opts(lower.clone(), upper);
+        let iter = self
+            .ledger
+            .db
+            .iterator_cf_opt(cf, opts, IteratorMode::From(&lower, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter.take(limit) {
+            let (k, v) = item.map_err(rerr)?;
+            let key = std::str::from_utf8(&k[prefix.len()..])
+                .map_err(|_| StateError("private key is not UTF-8".into()))?
+                .to_string();
+            out.push((key, codec::decode_value(&v).map_err(err)?));
+        }
+        Ok(out)
     }
 }

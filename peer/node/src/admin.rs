@@ -16,8 +16,8 @@ use tonic::{Request, Response, Status};
 
 use crate::peer::{Peer, read_block};
 
-/// A hook to change the process's log filter (the binary owns the subscriber).
-pub type LogControl = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+/// A hook to read and change the process's log filter (the binary owns the subscriber).
+pub type LogControl = Arc<dyn carechain_ops::LogSpec>;
 
 /// The Admin service of one peer.
 pub struct AdminService {
@@ -131,8 +131,48 @@ impl Admin for AdminService {
             .log
             .as_ref()
             .ok_or_else(|| Status::unavailable("this process has no adjustable logger"))?;
-        let previous = log(&l.filter).map_err(Status::invalid_argument)?;
+        let previous = log.set(&l.filter).map_err(Status::invalid_argument)?;
         tracing::info!(filter = %l.filter, %previous, "log level changed");
         Ok(Response::new(SetLogLevelResponse { previous }))
+    }
+}
+
+/// Peer-only administration.
+pub struct PeerAdminService {
+    /// The peer's general admin service (for authorization).
+    pub admin: AdminService,
+}
+
+#[tonic::async_trait]
+impl carechain_proto::carechain::admin::peer_admin_server::PeerAdmin for PeerAdminService {
+    async fn list_missing_private_data(
+        &self,
+        request: Request<SignedAdminRequest>,
+    ) -> Result<Response<carechain_proto::carechain::admin::MissingPrivateDataResponse>, Status> {
+        use carechain_proto::carechain::admin::{MissingPrivateData, MissingPrivateDataResponse};
+        let req = self.admin.authorize(request.get_ref())?;
+        let Some(Body::MissingPrivateData(q)) = req.body else {
+            return Err(Status::invalid_argument("expected a MissingPrivateData query"));
+        };
+        let ch = self
+            .admin
+            .peer
+            .channel(&q.channel_id)
+            .ok_or_else(|| Status::not_found(format!("channel {} is not joined", q.channel_id)))?;
+        let missing = ch
+            .ledger
+            .missing_private_data()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(MissingPrivateDataResponse {
+            missing: missing
+                .into_iter()
+                .map(|m| MissingPrivateData {
+                    block: m.block,
+                    tx: m.tx,
+                    namespace: m.ns,
+                    collection: m.collection,
+                })
+                .collect(),
+        }))
     }
 }

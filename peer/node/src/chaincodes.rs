@@ -19,6 +19,8 @@ impl Chaincodes {
             by_name: BTreeMap::new(),
         };
         c.add(Arc::new(chaincode_basic::BasicContract));
+        c.add(Arc::new(chaincode_claims::ClaimsContract));
+        c.add(Arc::new(chaincode_supply::SupplyContract));
         c
     }
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use carechain_channel::{ChannelConfig, block};
 use carechain_proto::common::{Block, BlockMetadataIndex};
-use peer_core::block::validate_block;
+use carechain_proto::rwset::TxPvtReadWriteSet;
+use peer_core::block::{PvtInput, validate_block};
 use peer_core::blocksig::check_delivered_block;
 use peer_core::summary::BlockSummary;
 use prost::Message;
@@ -40,8 +41,11 @@ pub fn spawn(
                 continue;
             }
             let c = ch.clone();
-            match tokio::task::spawn_blocking(move || commit(&c, block)).await {
+            let started = std::time::Instant::now();
+            let msp = peer.config.msp_id.clone();
+            match tokio::task::spawn_blocking(move || commit(&c, block, &msp)).await {
                 Ok(Ok((summary, new_config))) => {
+                    peer.metrics.committed(&ch.id, &summary, started.elapsed());
                     if let Some(cfg) = new_config {
                         tracing::info!(channel = %ch.id, number, sequence = cfg.sequence, "channel configuration updated");
                         ch.set_config(cfg);
@@ -72,7 +76,11 @@ pub fn spawn(
 
 /// Validates and commits one block (the next one), returning its summary and, for a config block, the
 /// configuration it installs. Blocking: runs on the blocking pool.
-pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<ChannelConfig>), PeerError> {
+pub fn commit(
+    ch: &Channel,
+    mut block: Block,
+    local_msp: &str,
+) -> Result<(BlockSummary, Option<ChannelConfig>), PeerError> {
     let config = ch.config();
     let tip = ch.ledger.tip_hash();
     check_delivered_block(&block, tip.as_ref(), &config).map_err(|e| PeerError::BadRequest(e.to_string()))?;
@@ -83,7 +91,8 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<Ch
     let envelopes = block.data.as_ref().map(|d| d.data.clone()).unwrap_or_default();
     let validated = {
         let snap = ch.ledger.snapshot();
-        validate_block(header.number, &envelopes, &config, &snap)?
+        let pvt = private_input(ch, &envelopes, local_msp)?;
+        validate_block(header.number, &envelopes, &config, &snap, &pvt)?
     };
     for (i, o) in validated.outcomes.iter().enumerate() {
         if o.code != carechain_proto::protos::TxValidationCode::Valid {
@@ -112,4 +121,29 @@ pub fn commit(ch: &Channel, mut block: Block) -> Result<(BlockSummary, Option<Ch
         BlockSummary::from_validated(header.number, &validated),
         new_config,
     ))
+}
+
+/// The plaintext private write sets this peer holds (transient store) for the block's transactions.
+fn private_input(ch: &Channel, envelopes: &[bytes::Bytes], local_msp: &str) -> Result<PvtInput, PeerError> {
+    let mut plaintext = std::collections::HashMap::new();
+    for raw in envelopes {
+        let Some(tx_id) = tx_id_of(raw) else { continue };
+        if let Some(bytes) = ch.ledger.get_transient(&tx_id)?
+            && let Ok(p) = TxPvtReadWriteSet::decode(bytes.as_slice())
+        {
+            plaintext.insert(tx_id, p);
+        }
+    }
+    Ok(PvtInput {
+        local_msp: local_msp.to_string(),
+        plaintext,
+    })
+}
+
+fn tx_id_of(raw: &[u8]) -> Option<String> {
+    use carechain_proto::common::{ChannelHeader, Envelope, Payload};
+    let env = Envelope::decode(raw).ok()?;
+    let payload = Payload::decode(env.payload.as_ref()).ok()?;
+    let ch = ChannelHeader::decode(payload.header?.channel_header.as_ref()).ok()?;
+    Some(ch.tx_id)
 }

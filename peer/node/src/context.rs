@@ -60,6 +60,23 @@ impl PeerContext for LocalPeer {
         Ok(reqs.into_iter().map(|(_, p)| p).collect())
     }
 
+    fn collection_members(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        collection: &str,
+    ) -> Result<Option<Vec<String>>, GatewayError> {
+        let ch = self.ch(channel)?;
+        let snap = ch.ledger.snapshot();
+        let defs = peer_core::lifecycle::definition(&snap, chaincode)
+            .map_err(|e| GatewayError::Internal(e.to_string()))?
+            .map(|d| d.collections)
+            .unwrap_or_default();
+        Ok(peer_core::collection::find(&defs, collection)
+            .and_then(|c| c.members().ok())
+            .map(|m| m.into_iter().collect()))
+    }
+
     fn tx_location(&self, channel: &str, tx_id: &str) -> Result<Option<TxLocation>, GatewayError> {
         let ch = self.ch(channel)?;
         ch.ledger

@@ -11,8 +11,8 @@ use carechain_proto::common::{
 use carechain_proto::orderer::{SeekInfo, seek_info::SeekBehavior, seek_position::Type as Seek};
 use carechain_proto::protos::deliver_server::Deliver;
 use carechain_proto::protos::{
-    DeliverResponse, FilteredBlock, FilteredChaincodeAction, FilteredTransaction, FilteredTransactionActions,
-    deliver_response::Type as Resp, filtered_transaction,
+    BlockAndPrivateData, DeliverResponse, FilteredBlock, FilteredChaincodeAction, FilteredTransaction,
+    FilteredTransactionActions, deliver_response::Type as Resp, filtered_transaction,
 };
 use peer_core::summary::BlockSummary;
 use prost::Message;
@@ -35,6 +35,7 @@ type Out = mpsc::Sender<Result<DeliverResponse, Status>>;
 enum Form {
     Full,
     Filtered,
+    WithPrivateData,
 }
 
 impl DeliverService {
@@ -48,7 +49,7 @@ impl DeliverService {
         tokio::spawn(async move {
             while let Ok(Some(env)) = input.message().await {
                 let status = match authorize(&peer, &env) {
-                    Ok((ch, info)) => stream_blocks(&ch, &info, form, &tx).await,
+                    Ok((ch, info, msp)) => stream_blocks(&ch, &info, form, &msp, &tx).await,
                     Err((status, why)) => {
                         tracing::debug!(reason = %why, "deliver request refused");
                         Some(status)
@@ -68,7 +69,7 @@ impl DeliverService {
 }
 
 /// Checks the seek request: structure, channel, signature, Readers policy.
-fn authorize(peer: &Peer, env: &Envelope) -> Result<(Arc<Channel>, SeekInfo), (FStatus, String)> {
+fn authorize(peer: &Peer, env: &Envelope) -> Result<(Arc<Channel>, SeekInfo, String), (FStatus, String)> {
     let bad = |w: &str| (FStatus::BadRequest, format!("malformed {w}"));
     let payload = Payload::decode(env.payload.as_ref()).map_err(|_| bad("payload"))?;
     let header = payload.header.ok_or_else(|| bad("header"))?;
@@ -90,11 +91,12 @@ fn authorize(peer: &Peer, env: &Envelope) -> Result<(Arc<Channel>, SeekInfo), (F
         .msps
         .verify_signature(&sh.creator, &env.payload, &env.signature)
         .map_err(|e| (FStatus::Forbidden, e.to_string()))?;
+    let msp = id.msp_id().to_string();
     config
         .evaluate("/Channel/Application/Readers", &[id])
         .map_err(|e| (FStatus::Forbidden, e.to_string()))?;
     let info = SeekInfo::decode(payload.data.as_ref()).map_err(|_| bad("seek info"))?;
-    Ok((ch, info))
+    Ok((ch, info, msp))
 }
 
 fn position(p: Option<&carechain_proto::orderer::SeekPosition>, height: u64, default: u64) -> u64 {
@@ -108,7 +110,7 @@ fn position(p: Option<&carechain_proto::orderer::SeekPosition>, height: u64, def
 }
 
 /// Streams the requested blocks; returns the final status, or None when the client went away.
-async fn stream_blocks(ch: &Channel, info: &SeekInfo, form: Form, tx: &Out) -> Option<FStatus> {
+async fn stream_blocks(ch: &Channel, info: &SeekInfo, form: Form, msp: &str, tx: &Out) -> Option<FStatus> {
     let height = ch.ledger.height();
     let start = position(info.start.as_ref(), height, 0);
     let stop = position(info.stop.as_ref(), height, u64::MAX);
@@ -126,6 +128,10 @@ async fn stream_blocks(ch: &Channel, info: &SeekInfo, form: Form, tx: &Out) -> O
             let r#type = match form {
                 Form::Full => Resp::Block(block),
                 Form::Filtered => Resp::FilteredBlock(filtered(&ch.id, &block)),
+                Form::WithPrivateData => match with_private(ch, block, msp) {
+                    Ok(b) => Resp::BlockAndPrivateData(b),
+                    Err(_) => return Some(FStatus::InternalServerError),
+                },
             };
             if tx
                 .send(Ok(DeliverResponse { r#type: Some(r#type) }))
@@ -148,6 +154,43 @@ async fn stream_blocks(ch: &Channel, info: &SeekInfo, form: Form, tx: &Out) -> O
             _ = tx.closed() => return None,
         }
     }
+}
+
+/// A block with the private write sets this peer holds for it, limited to collections whose member
+/// policy includes the requester's organization.
+fn with_private(
+    ch: &Channel,
+    block: carechain_proto::common::Block,
+    msp: &str,
+) -> Result<BlockAndPrivateData, crate::PeerError> {
+    use carechain_proto::rwset::{CollectionPvtReadWriteSet, NsPvtReadWriteSet, TxPvtReadWriteSet};
+    let number = block.header.as_ref().map_or(0, |h| h.number);
+    let snap = ch.ledger.snapshot();
+    let mut map: std::collections::HashMap<u64, TxPvtReadWriteSet> = std::collections::HashMap::new();
+    for (tx, ns, coll, bytes) in ch.ledger.private_write_sets_of_block(number)? {
+        let defs = peer_core::lifecycle::definition(&snap, &ns)?
+            .map(|d| d.collections)
+            .unwrap_or_default();
+        if !peer_core::collection::find(&defs, &coll).is_some_and(|c| c.is_member(msp)) {
+            continue;
+        }
+        let entry = map.entry(tx).or_default();
+        let set = CollectionPvtReadWriteSet {
+            collection_name: coll,
+            rwset: bytes.into(),
+        };
+        match entry.ns_pvt_rwset.iter_mut().find(|n| n.namespace == ns) {
+            Some(n) => n.collection_pvt_rwset.push(set),
+            None => entry.ns_pvt_rwset.push(NsPvtReadWriteSet {
+                namespace: ns,
+                collection_pvt_rwset: vec![set],
+            }),
+        }
+    }
+    Ok(BlockAndPrivateData {
+        block: Some(block),
+        private_data_map: map,
+    })
 }
 
 fn filtered(channel: &str, block: &carechain_proto::common::Block) -> FilteredBlock {
@@ -199,10 +242,10 @@ impl Deliver for DeliverService {
 
     async fn deliver_with_private_data(
         &self,
-        _request: Request<Streaming<Envelope>>,
+        request: Request<Streaming<Envelope>>,
     ) -> Result<Response<Self::DeliverWithPrivateDataStream>, Status> {
-        Err(Status::unimplemented(
-            "blocks with private data are not served by this version: private data collections are not enabled",
+        Ok(Response::new(
+            self.serve(request.into_inner(), Form::WithPrivateData),
         ))
     }
 }

@@ -17,15 +17,31 @@ pub struct EndorserService {
     pub peer: Arc<Peer>,
 }
 
-/// Runs `process_proposal` off the async workers.
+/// Runs `process_proposal` off the async workers, then disseminates private data: the endorsement is
+/// returned only if every collection reached its required number of member peers.
 pub async fn process(
     peer: Arc<Peer>,
     signed: SignedProposal,
     sign: bool,
 ) -> Result<ProposalResponse, PeerError> {
-    tokio::task::spawn_blocking(move || peer.process_proposal(&signed, sign))
+    let start = std::time::Instant::now();
+    let p = peer.clone();
+    let endorsed = tokio::task::spawn_blocking(move || p.process_proposal(&signed, sign))
         .await
-        .map_err(|e| PeerError::Internal(format!("endorsement task failed: {e}")))?
+        .map_err(|e| PeerError::Internal(format!("endorsement task failed: {e}")))??;
+    if let Some(pending) = endorsed.private {
+        crate::pvtdata::disseminate(
+            &peer,
+            &pending.channel,
+            &pending.tx_id,
+            pending.height,
+            &pending.pvt,
+            &pending.collections,
+        )
+        .await?;
+    }
+    peer.metrics.endorsement.observe(start.elapsed().as_secs_f64());
+    Ok(endorsed.response)
 }
 
 #[tonic::async_trait]

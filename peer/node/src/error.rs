@@ -43,6 +43,9 @@ pub enum PeerError {
     /// The transaction id was already used.
     #[error("duplicate transaction id {0}: a transaction with this id is already in the ledger")]
     Duplicate(String),
+    /// Private data could not be disseminated to enough member peers: the endorsement fails.
+    #[error("endorsement failed: {0}")]
+    Dissemination(String),
     /// A background task failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -56,6 +59,7 @@ impl From<PeerError> for Status {
             PeerError::Forbidden(_) => Status::permission_denied(msg),
             PeerError::ChannelNotJoined(_) => Status::not_found(msg),
             PeerError::AlreadyJoined(_) | PeerError::Duplicate(_) => Status::already_exists(msg),
+            PeerError::Dissemination(_) => Status::unavailable(msg),
             _ => Status::internal(msg),
         }
     }
@@ -70,6 +74,10 @@ impl From<PeerError> for GatewayError {
             }
             PeerError::Forbidden(_) => GatewayError::PermissionDenied(msg),
             PeerError::ChannelNotJoined(_) => GatewayError::FailedPrecondition(msg),
+            PeerError::Dissemination(_) => GatewayError::Aborted {
+                message: msg,
+                details: Vec::new(),
+            },
             _ => GatewayError::Internal(msg),
         }
     }

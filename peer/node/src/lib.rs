@@ -17,9 +17,12 @@ pub mod context;
 pub mod deliver;
 pub mod endorser;
 pub mod error;
+pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod puller;
+pub mod pvtdata;
+pub mod reconciler;
 
 pub use config::{PeerConfig, TlsFiles};
 pub use error::PeerError;

@@ -12,9 +12,11 @@ use carechain_proto::common::{Block, BlockMetadataIndex};
 use carechain_proto::protos::{ProposalResponse, SignedProposal};
 use carechain_transport::{TlsIdentity, TrustStore};
 use parking_lot::RwLock;
+use peer_core::collection::CollectionConfig;
 use peer_core::endorse;
 use peer_core::lifecycle;
 use peer_core::proposal;
+use peer_core::simulator::PrivateAccess;
 use peer_core::state::{BlockUpdates, StateView};
 use prost::Message;
 use rustls::pki_types::CertificateDer;
@@ -27,6 +29,33 @@ use crate::error::PeerError;
 
 /// Version reported for the lifecycle system contract.
 const LIFECYCLE_VERSION: &str = "syscc";
+
+/// A contract to run, the version to endorse with, and its collections.
+type ContractFor = (Arc<dyn chaincode_api::Contract>, String, Vec<CollectionConfig>);
+
+/// The result of processing a proposal.
+#[derive(Debug)]
+pub struct Endorsed {
+    /// The proposal response (signed when endorsed).
+    pub response: ProposalResponse,
+    /// Private data to disseminate before the endorsement may be returned.
+    pub private: Option<PendingPrivate>,
+}
+
+/// Private write sets of an endorsed proposal, awaiting dissemination.
+#[derive(Debug)]
+pub struct PendingPrivate {
+    /// Channel.
+    pub channel: String,
+    /// Transaction id.
+    pub tx_id: String,
+    /// Ledger height at endorsement (transient store bookkeeping).
+    pub height: u64,
+    /// The plaintext write sets.
+    pub pvt: carechain_proto::rwset::TxPvtReadWriteSet,
+    /// Collection configurations by namespace.
+    pub collections: std::collections::BTreeMap<String, Vec<CollectionConfig>>,
+}
 
 /// State shared by every service of one peer.
 pub struct Peer {
@@ -44,12 +73,14 @@ pub struct Peer {
     pub trust: TrustStore,
     /// Built-in contracts.
     pub chaincodes: Chaincodes,
+    /// Metrics.
+    pub metrics: Arc<crate::metrics::PeerMetrics>,
     channels: RwLock<BTreeMap<String, Arc<Channel>>>,
 }
 
 impl Peer {
     /// Loads identity and TLS material.
-    pub fn new(config: PeerConfig) -> Result<Peer, PeerError> {
+    pub fn new(config: PeerConfig, metrics: Arc<crate::metrics::PeerMetrics>) -> Result<Peer, PeerError> {
         let signer = SigningIdentity::load(&config.msp_dir, config.msp_id.clone())?;
         let local_msp = MspManager::new([carechain_crypto::msp::load_msp(&config.msp_dir, &config.msp_id)?])?;
         let tls = TlsIdentity::from_files(&config.tls.cert, &config.tls.key)?;
@@ -64,6 +95,7 @@ impl Peer {
             own_tls_ca,
             trust,
             chaincodes: Chaincodes::builtin(),
+            metrics,
             channels: RwLock::new(BTreeMap::new()),
         })
     }
@@ -83,11 +115,7 @@ impl Peer {
     }
 
     /// Checks, simulates and (when `sign`) endorses a proposal. CPU-bound: call from a blocking context.
-    pub fn process_proposal(
-        &self,
-        signed: &SignedProposal,
-        sign: bool,
-    ) -> Result<ProposalResponse, PeerError> {
+    pub fn process_proposal(&self, signed: &SignedProposal, sign: bool) -> Result<Endorsed, PeerError> {
         let prop = proposal::parse(signed).map_err(|e| PeerError::BadProposal(e.to_string()))?;
         let ch = self
             .channel(prop.channel_id())
@@ -107,17 +135,45 @@ impl Peer {
         if snap.tx_exists(checked.proposal.tx_id())? {
             return Err(PeerError::Duplicate(checked.proposal.tx_id().to_string()));
         }
-        let (contract, version) = self.contract_for(&snap, &checked.proposal.chaincode, &config)?;
-        let sim = endorse::simulate(&snap, contract.as_ref(), &checked);
-        Ok(if sign {
-            endorse::endorse(&checked, &sim, &version, &self.signer)
-        } else {
-            ProposalResponse {
-                version: 1,
-                response: Some(sim.response),
-                ..Default::default()
+        let (contract, version, collections) =
+            self.contract_for(&snap, &checked.proposal.chaincode, &config)?;
+        let access = PrivateAccess {
+            collections: collections.clone(),
+            local_msp: self.config.msp_id.clone(),
+        };
+        let sim = endorse::simulate(&snap, contract.as_ref(), &checked, &access);
+        if !sign {
+            return Ok(Endorsed {
+                response: ProposalResponse {
+                    version: 1,
+                    response: Some(sim.response),
+                    ..Default::default()
+                },
+                private: None,
+            });
+        }
+        let response = endorse::endorse(&checked, &sim, &version, &self.signer);
+        let private = match (&sim.private, sim.endorsable()) {
+            (Some(pvt), true) => {
+                let colls =
+                    std::collections::BTreeMap::from([(checked.proposal.chaincode.clone(), collections)]);
+                let mine = crate::pvtdata::filter_for(pvt, &colls, &self.config.msp_id);
+                let height = ch.ledger.height();
+                if !mine.ns_pvt_rwset.is_empty() {
+                    ch.ledger
+                        .put_transient(checked.proposal.tx_id(), height, &mine.encode_to_vec())?;
+                }
+                Some(PendingPrivate {
+                    channel: ch.id.clone(),
+                    tx_id: checked.proposal.tx_id().to_string(),
+                    height,
+                    pvt: pvt.clone(),
+                    collections: colls,
+                })
             }
-        })
+            _ => None,
+        };
+        Ok(Endorsed { response, private })
     }
 
     /// The contract to run for `name` and the version to endorse with: the lifecycle system contract, or
@@ -127,12 +183,12 @@ impl Peer {
         view: &dyn StateView,
         name: &str,
         config: &Arc<ChannelConfig>,
-    ) -> Result<(Arc<dyn chaincode_api::Contract>, String), PeerError> {
+    ) -> Result<ContractFor, PeerError> {
         if name == lifecycle::LIFECYCLE {
             let c: Arc<dyn chaincode_api::Contract> = Arc::new(lifecycle::Lifecycle {
                 channel: config.clone(),
             });
-            return Ok((c, LIFECYCLE_VERSION.into()));
+            return Ok((c, LIFECYCLE_VERSION.into(), Vec::new()));
         }
         let def = lifecycle::definition(view, name)?.ok_or_else(|| {
             PeerError::BadProposal(format!(
@@ -146,7 +202,7 @@ impl Peer {
                 self.chaincodes.names().join(", ")
             ))
         })?;
-        Ok((contract, def.version))
+        Ok((contract, def.version, def.collections))
     }
 
     /// Joins a channel from its genesis block: creates the ledger, commits block 0 and registers the

@@ -60,7 +60,7 @@ async function main() {
     await check('submit CreateAsset commits VALID and is readable', async () => {
         const commit = await contract.submitAsync('CreateAsset', { arguments: [id, 'blue', '5', 'Synthetic Owner', '300'] });
         const status = await commit.getStatus();
-        assert(status.successful && status.code === StatusCode.SUCCESS, `status ${status.code}`);
+        assert(status.successful && status.code === StatusCode.VALID, `status ${status.code}`);
         createdBlock = status.blockNumber;
         const asset = JSON.parse(utf8.decode(await contract.evaluateTransaction('ReadAsset', id)));
         assert(asset.ID === id && asset.Owner === 'Synthetic Owner' && asset.Size === 5, utf8.decode(Buffer.from(JSON.stringify(asset))));

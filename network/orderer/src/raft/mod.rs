@@ -163,7 +163,9 @@ pub fn block_log_id(block: &carechain_proto::common::Block) -> Option<LogId> {
 /// The consenter metadata bytes of a block another orderer signed (kept when a catching-up orderer
 /// appends it, so its own copy records the same log id).
 pub fn consenter_metadata(block: &carechain_proto::common::Block) -> Bytes {
-    block_log_id(block).map(|id| block_metadata(&id)).unwrap_or_default()
+    block_log_id(block)
+        .map(|id| block_metadata(&id))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -178,7 +180,11 @@ mod tests {
             payload: openraft::EntryPayload::Normal(Proposal(block.clone())),
         };
         let bytes = encode(&entry).unwrap();
-        assert!(bytes.len() < 1020, "a 1000-byte block costs {} bytes", bytes.len());
+        assert!(
+            bytes.len() < 1020,
+            "a 1000-byte block costs {} bytes",
+            bytes.len()
+        );
         let back: Entry = decode(&bytes).unwrap();
         assert_eq!(back.log_id, entry.log_id);
         assert!(matches!(back.payload, openraft::EntryPayload::Normal(Proposal(b)) if b == block));
@@ -192,7 +198,10 @@ mod tests {
     fn remote_errors_survive_the_codec() {
         use openraft::error::{Fatal, InstallSnapshotError, RaftError, SnapshotMismatch};
         let fatal: Result<(), RaftError<NodeId>> = Err(RaftError::Fatal(Fatal::Stopped));
-        assert_eq!(decode::<Result<(), RaftError<NodeId>>>(&encode(&fatal).unwrap()).unwrap(), fatal);
+        assert_eq!(
+            decode::<Result<(), RaftError<NodeId>>>(&encode(&fatal).unwrap()).unwrap(),
+            fatal
+        );
         let mismatch: Result<(), RaftError<NodeId, InstallSnapshotError>> = Err(RaftError::APIError(
             InstallSnapshotError::SnapshotMismatch(SnapshotMismatch {
                 expect: Default::default(),

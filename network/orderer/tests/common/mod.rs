@@ -108,6 +108,10 @@ Profiles:
         "  ThreeConsenters:\n{}",
         profile("1s", 10, &[ORDERER_TLS, PEER_TLS, OUTSIDER_TLS])
     );
+    y += &format!(
+        "  SharedCert:\n{}",
+        profile("1s", 10, &[ORDERER_TLS, ORDERER_TLS])
+    );
     y
 }
 

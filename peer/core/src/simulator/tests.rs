@@ -12,7 +12,15 @@ fn sim<'a>(view: &'a MemState, transient: &'a BTreeMap<String, Vec<u8>>) -> Simu
         channel_id: "ch".into(),
         timestamp: Timestamp::new(1_700_000_000, 0),
     };
-    Simulator::new(view, "cc", caller, tx, transient)
+    static NO_PRIVATE: std::sync::OnceLock<PrivateAccess> = std::sync::OnceLock::new();
+    Simulator::new(
+        view,
+        "cc",
+        caller,
+        tx,
+        transient,
+        NO_PRIVATE.get_or_init(PrivateAccess::default),
+    )
 }
 
 fn parsed(s: Simulator<'_>) -> TxRwSet {
