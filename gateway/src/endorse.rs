@@ -2,7 +2,8 @@
 //! plan the other organizations needed, collect their endorsements concurrently (retrying another peer
 //! or re-planning without an org that failed), and return the prepared transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use carechain_proto::gateway::{EndorseRequest, EndorseResponse, ErrorDetail};
 use carechain_proto::protos::{ChaincodeAction, ProposalResponse, ProposalResponsePayload, SignedProposal};
@@ -14,6 +15,27 @@ use prost::Message;
 
 use crate::error::detail;
 use crate::{GatewayError, GatewayService, PeerContext, plan};
+
+/// How often an org whose endorsement disagrees with the first one is asked again, and the first pause
+/// (doubling each time: 20 + 40 + 80 + 160 + 320 ms), long enough for a peer to commit a block or two.
+const LAG_RETRIES: u32 = 5;
+const LAG_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Whether `r` is a successful endorsement with the same result as `first`.
+fn agrees(r: &ProposalResponse, first: &ProposalResponse) -> bool {
+    let ok = (200..400).contains(&r.response.as_ref().map_or(0, |x| x.status));
+    ok && r.payload == first.payload
+}
+
+fn disagreement(r: &ProposalResponse) -> String {
+    let resp = r.response.clone().unwrap_or_default();
+    if (200..400).contains(&resp.status) {
+        "endorsement result differs from the first endorser's (different ledger state or a non-deterministic contract)"
+            .into()
+    } else {
+        format!("chaincode response {}, {}", resp.status, resp.message)
+    }
+}
 
 /// An endorsement gathered from one organization.
 struct Endorsed {
@@ -77,7 +99,8 @@ impl<P: PeerContext> GatewayService<P> {
             }
         }
 
-        for _attempt in 0..4 {
+        let mut lagging: BTreeMap<String, u32> = BTreeMap::new();
+        for _attempt in 0..(4 + LAG_RETRIES) {
             let have: Vec<String> = got.iter().map(|e| e.msp_id.clone()).collect();
             let target = if requested.is_empty() {
                 let cands = prioritise(plan::candidates(&channel, &local, &failed), &have);
@@ -95,6 +118,9 @@ impl<P: PeerContext> GatewayService<P> {
             if missing.is_empty() {
                 return self.prepare(&signed, &got);
             }
+            if let Some(n) = missing.iter().filter_map(|o| lagging.get(o)).max() {
+                tokio::time::sleep(LAG_BACKOFF * 2u32.pow(n - 1)).await;
+            }
             let results = join_all(
                 missing
                     .iter()
@@ -103,16 +129,17 @@ impl<P: PeerContext> GatewayService<P> {
             .await;
             for (org, r) in missing.iter().zip(results) {
                 match r {
-                    Ok(e) if (200..400).contains(&e.response.response.as_ref().map_or(0, |x| x.status)) => {
-                        got.push(e)
-                    }
+                    Ok(e) if agrees(&e.response, &first) => got.push(e),
                     Ok(e) => {
-                        let resp = e.response.response.unwrap_or_default();
-                        details.push(detail(
-                            "",
-                            org.clone(),
-                            format!("chaincode response {}, {}", resp.status, resp.message),
-                        ));
+                        // Most often a peer whose ledger is a block or two behind the first endorser's
+                        // (it has not committed the block that created the key yet): ask it again
+                        // shortly, before giving up on the org.
+                        let n = lagging.entry(org.clone()).or_default();
+                        *n += 1;
+                        if *n <= LAG_RETRIES {
+                            continue;
+                        }
+                        details.push(detail("", org.clone(), disagreement(&e.response)));
                         failed.insert(org.clone());
                     }
                     Err(d) => {
@@ -132,7 +159,12 @@ impl<P: PeerContext> GatewayService<P> {
         })
     }
 
-    /// Orgs that are members of every collection the transaction reads or writes (`None`: no private data).
+    /// Orgs that are members of every collection the transaction writes (`None`: no private writes).
+    ///
+    /// Only writes restrict, as in Fabric's chaincode interest: every peer holds the hashes, so a
+    /// hash-only read (`GetPrivateDataHash`, e.g. comparing another org's agreed value) can be endorsed
+    /// anywhere, while the plaintext of a write must only reach members. A non-member asked to endorse a
+    /// plaintext read fails its simulation and the planner moves on to another org.
     fn private_members(
         &self,
         channel: &str,
@@ -140,7 +172,7 @@ impl<P: PeerContext> GatewayService<P> {
     ) -> Result<Option<BTreeSet<String>>, GatewayError> {
         let mut allowed: Option<BTreeSet<String>> = None;
         for ns in &rwset.namespaces {
-            for c in &ns.collections {
+            for c in ns.collections.iter().filter(|c| !c.writes.is_empty()) {
                 let members: BTreeSet<String> = self
                     .ctx
                     .collection_members(channel, &ns.namespace, &c.name)?

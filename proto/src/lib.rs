@@ -73,4 +73,8 @@ pub mod carechain {
     pub mod cluster {
         include!(concat!(env!("OUT_DIR"), "/carechain.cluster.rs"));
     }
+    /// The per-organization certificate authority (`carechain.ca.CertificateAuthority`).
+    pub mod ca {
+        include!(concat!(env!("OUT_DIR"), "/carechain.ca.rs"));
+    }
 }

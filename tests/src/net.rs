@@ -220,10 +220,16 @@ impl TestNet {
             net.start_node("peer", i)?;
         }
         for i in 0..net.orderers.len() {
-            net.admin("orderer", i).await?.join(net.genesis.clone()).await?;
+            net.admin("orderer", i)
+                .await?
+                .join(net.genesis.clone(), None)
+                .await?;
         }
         for i in 0..net.peers.len() {
-            net.admin("peer", i).await?.join(net.genesis.clone()).await?;
+            net.admin("peer", i)
+                .await?
+                .join(net.genesis.clone(), None)
+                .await?;
         }
         net.wait_height(1, Duration::from_secs(20)).await?;
         net.wait_orderer_leader(Duration::from_secs(30)).await?;

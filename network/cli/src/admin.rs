@@ -56,10 +56,16 @@ impl NodeAdmin {
         }
     }
 
-    /// Joins the node to the channel of `block` (its genesis block).
-    pub async fn join(&mut self, block: Block) -> anyhow::Result<(String, u64)> {
+    /// Joins the node to the channel of `block` (its genesis block); `latest_config` is the channel's
+    /// latest config block, for a node of an org added after the channel was created.
+    pub async fn join(
+        &mut self,
+        block: Block,
+        latest_config: Option<Block>,
+    ) -> anyhow::Result<(String, u64)> {
         let req = self.sign(Body::JoinChannel(JoinChannel {
             config_block: Some(block),
+            latest_config_block: latest_config,
         }));
         let r = self.client.join_channel(req).await.map_err(status)?.into_inner();
         Ok((r.channel_id, r.height))

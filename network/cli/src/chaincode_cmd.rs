@@ -145,11 +145,19 @@ pub fn build_transient(call: &CallArgs) -> anyhow::Result<BTreeMap<String, Vec<u
     let Some(t) = &call.transient else {
         return Ok(BTreeMap::new());
     };
-    let v: serde_json::Value = serde_json::from_str(t).context("--transient must be a JSON object")?;
-    let serde_json::Value::Object(map) = v else {
-        bail!("--transient must be a JSON object");
-    };
-    Ok(map.iter().map(|(k, v)| (k.clone(), json_to_bytes(v))).collect())
+    // Raw values keep an object's text as typed: contracts that compare hashes of transient JSON (the
+    // private-data sample's TransferAsset) need the client's key order, which a parsed map would sort.
+    let map: BTreeMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(t).context("--transient must be a JSON object")?;
+    map.into_iter()
+        .map(|(k, raw)| {
+            let bytes = match serde_json::from_str::<String>(raw.get()) {
+                Ok(s) => s.into_bytes(),
+                Err(_) => raw.get().as_bytes().to_vec(),
+            };
+            Ok((k, bytes))
+        })
+        .collect()
 }
 
 const LIFECYCLE: &str = "_lifecycle";

@@ -35,6 +35,10 @@ pub enum ChannelCommand {
         /// The channel's genesis block.
         #[arg(long)]
         block: PathBuf,
+        /// For an org added after the channel was created: the channel's latest config block
+        /// (`carechain channel fetch --config`), which names the org.
+        #[arg(long = "config-block")]
+        config_block: Option<PathBuf>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -73,11 +77,15 @@ pub async fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("writing {}", output.display()))?;
             println!("wrote genesis block of channel {id} to {}", output.display());
         }
-        ChannelCommand::Join { block, client } => {
-            let raw = std::fs::read(&block).with_context(|| format!("reading {}", block.display()))?;
-            let b = Block::decode(raw.as_slice()).context("the file is not a serialized block")?;
+        ChannelCommand::Join {
+            block,
+            config_block,
+            client,
+        } => {
+            let b = read_block(&block)?;
+            let latest = config_block.as_deref().map(read_block).transpose()?;
             let mut admin = NodeAdmin::connect(&client.address, &client.tls()?, client.signer()?).await?;
-            let (ch, height) = admin.join(b).await?;
+            let (ch, height) = admin.join(b, latest).await?;
             println!("{} joined channel {ch} (height {height})", client.address);
         }
         ChannelCommand::List { client } => {
@@ -100,4 +108,9 @@ pub async fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn read_block(path: &std::path::Path) -> anyhow::Result<Block> {
+    let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Block::decode(raw.as_slice()).with_context(|| format!("{} is not a serialized block", path.display()))
 }

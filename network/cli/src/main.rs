@@ -2,6 +2,9 @@
 //! material (`carechain-crypto`), nodes (`carechain-peer`, `carechain-orderer`), clients of the gateway
 //! (`carechain-gateway`). Errors here are `anyhow`, printed with their full cause chain.
 
+mod bench;
+mod bench_target;
+mod ca_cmd;
 mod chaincode_cmd;
 mod channel_cmd;
 mod channel_update_cmd;
@@ -49,6 +52,8 @@ enum Command {
         #[command(subcommand)]
         command: network_cmd::NetworkCommand,
     },
+    /// Load generator through the Fabric Gateway protocol (local network or a Fabric connection profile).
+    Bench(bench::BenchArgs),
     /// Drive the healthcare story through a running local network, step by step.
     Demo {
         /// Network description.
@@ -59,6 +64,11 @@ enum Command {
     Chaincode {
         #[command(subcommand)]
         command: chaincode_cmd::ChaincodeCommand,
+    },
+    /// The organization's certificate authority: start, register, enroll, re-enroll, revoke, CRLs.
+    Ca {
+        #[command(subcommand)]
+        command: ca_cmd::CaCommand,
     },
 }
 
@@ -73,6 +83,8 @@ fn run_async(cmd: Command) -> anyhow::Result<()> {
             Command::Chaincode { command } => chaincode_cmd::run(command).await,
             Command::Network { command } => network_cmd::run(command).await,
             Command::Demo { config } => demo::run(config).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::Ca { command } => ca_cmd::run(command).await,
             Command::Crypto { command } => crypto::run(command),
         }
     })

@@ -61,16 +61,26 @@ impl Broadcast {
         let check = self.clone();
         let responses = inbound
             .take_until(stopping)
-            // A transport error (the client went away, a message over the size limit) ends the stream.
-            .take_while(|r| std::future::ready(r.is_ok()))
-            .filter_map(|r| std::future::ready(r.ok()))
-            .map(move |envelope| {
+            // A receive error (an undecodable message, one over the size limit, the client gone) is the
+            // stream's last item: the client gets it as the call's status after the responses to the
+            // envelopes before it, as Fabric's handler returns its Recv error.
+            .scan(false, |failed, r| {
+                let item = (!*failed).then_some(r);
+                *failed = item.as_ref().is_none_or(Result::is_err);
+                std::future::ready(item)
+            })
+            .map(move |r| {
                 let check = check.clone();
-                async move { check.check(envelope).await }
+                async move {
+                    match r {
+                        Ok(envelope) => Ok(check.check(envelope).await),
+                        Err(status) => Err(status),
+                    }
+                }
             })
             .buffered(VERIFY_AHEAD)
             .then(|checked| async move {
-                let outcome = match checked {
+                let outcome = match checked? {
                     Ok((channel, envelope)) => channel.consensus().submit(envelope).await,
                     Err(e) => Err(e),
                 };

@@ -38,7 +38,7 @@ pub mod store;
 
 pub use config::OrdererConfig;
 pub use error::OrdererError;
-pub use node::{ChannelStatus, NodeHooks, OrdererNode, RunningOrderer};
+pub use node::{ChannelStatus, NodeHooks, OrdererNode, RunningOrderer, StatusHandle};
 
 /// Resolves once the node's shutdown flag is set (or its sender is gone).
 pub(crate) async fn stop_requested(shutdown: &mut tokio::sync::watch::Receiver<bool>) {

@@ -55,6 +55,27 @@ pub struct ChannelStatus {
     pub role: String,
 }
 
+/// Reports the node's channels; cheap to clone.
+#[derive(Clone)]
+pub struct StatusHandle(Arc<Registry>);
+
+impl StatusHandle {
+    /// Height and role of every served channel.
+    pub fn channels(&self) -> Vec<ChannelStatus> {
+        self.0
+            .channel_ids()
+            .iter()
+            .filter_map(|id| self.0.get(id))
+            .filter_map(|ch| channel_info(&ch).ok())
+            .map(|info| ChannelStatus {
+                height: info.info.map_or(0, |i| i.height),
+                channel_id: info.channel_id,
+                role: info.role,
+            })
+            .collect()
+    }
+}
+
 /// A started node. Dropping it without [`RunningOrderer::shutdown`] leaves its tasks running until the
 /// runtime stops.
 pub struct RunningOrderer {
@@ -157,17 +178,13 @@ impl RunningOrderer {
 
     /// Height and role of every served channel.
     pub fn channels(&self) -> Vec<ChannelStatus> {
-        self.registry
-            .channel_ids()
-            .iter()
-            .filter_map(|id| self.registry.get(id))
-            .filter_map(|ch| channel_info(&ch).ok())
-            .map(|info| ChannelStatus {
-                height: info.info.map_or(0, |i| i.height),
-                channel_id: info.channel_id,
-                role: info.role,
-            })
-            .collect()
+        self.status().channels()
+    }
+
+    /// A handle that reports channel status for as long as the node runs (for the operations endpoint,
+    /// which outlives the borrow [`RunningOrderer::run_until`] takes).
+    pub fn status(&self) -> StatusHandle {
+        StatusHandle(self.registry.clone())
     }
 
     /// Serves until `signal` completes (e.g. ctrl-c) or a server fails, then shuts down.

@@ -139,4 +139,15 @@ mod tests {
         );
         assert!(find(&cs, "nope").is_none());
     }
+
+    #[test]
+    fn accepts_fabric_endorsement_policy_names() {
+        let json = r#"{"name":"c","policy":"OR('A.member')","endorsementPolicy":{"signaturePolicy":"OR('A.peer')"}}"#;
+        let c: CollectionConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            c.endorsement_policy,
+            Some(PolicySpec::Signature("OR('A.peer')".into()))
+        );
+        assert!(c.member_only_read && c.member_only_write && c.max_peer_count == 1);
+    }
 }

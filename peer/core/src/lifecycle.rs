@@ -32,9 +32,13 @@ pub const LIFECYCLE_ENDORSEMENT: &str = "/Channel/Application/LifecycleEndorseme
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicySpec {
-    /// A signature policy in Fabric's language, e.g. `AND('HospitalAMSP.peer','InsurerMSP.peer')`.
+    /// A signature policy in Fabric's language, e.g. `AND('HospitalAMSP.peer','InsurerMSP.peer')`
+    /// (`signaturePolicy` in Fabric's collections_config.json).
+    #[serde(alias = "signaturePolicy")]
     Signature(String),
-    /// A channel configuration policy by path, e.g. `/Channel/Application/Endorsement`.
+    /// A channel configuration policy by path, e.g. `/Channel/Application/Endorsement`
+    /// (`channelConfigPolicy` in Fabric's collections_config.json).
+    #[serde(alias = "channelConfigPolicy")]
     ChannelReference(String),
 }
 

@@ -312,7 +312,7 @@ fn undefined_chaincode_and_stale_version_are_invalid() {
     let view = defined();
     let t = tx(&f, &view, &f.user1, &[&f.peer1, &f.peer2], &["put", "k", "v"]);
     assert_eq!(
-        codes(&f, &MemState::new(), &[t.clone()]),
+        codes(&f, &MemState::new(), std::slice::from_ref(&t)),
         vec![Code::InvalidChaincode]
     );
     // The definition moved to version 2.0 after endorsement.

@@ -342,10 +342,7 @@ impl Ledger {
     }
 
     /// Every private write set stored for transactions of `block`: (tx, ns, collection, bytes).
-    pub fn private_write_sets_of_block(
-        &self,
-        block: u64,
-    ) -> Result<Vec<StoredWriteSet>, LedgerError> {
+    pub fn private_write_sets_of_block(&self, block: u64) -> Result<Vec<StoredWriteSet>, LedgerError> {
         let prefix = block.to_be_bytes();
         let mut out = Vec::new();
         for item in self.db.iterator_cf(

@@ -54,8 +54,9 @@ impl Admin for AdminService {
         let block = j
             .config_block
             .ok_or_else(|| Status::invalid_argument("a genesis block is required"))?;
+        let latest = j.latest_config_block;
         let peer = self.peer.clone();
-        let ch = tokio::task::spawn_blocking(move || peer.join(&block))
+        let ch = tokio::task::spawn_blocking(move || peer.join(&block, latest.as_ref()))
             .await
             .map_err(|e| Status::internal(e.to_string()))??;
         crate::node::start_channel(&self.peer, ch.clone());

@@ -21,6 +21,7 @@ impl Chaincodes {
         c.add(Arc::new(chaincode_basic::BasicContract));
         c.add(Arc::new(chaincode_claims::ClaimsContract));
         c.add(Arc::new(chaincode_supply::SupplyContract));
+        c.add(Arc::new(chaincode_private::PrivateContract));
         c
     }
 

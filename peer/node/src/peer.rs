@@ -207,7 +207,12 @@ impl Peer {
 
     /// Joins a channel from its genesis block: creates the ledger, commits block 0 and registers the
     /// channel. The caller starts the channel's block puller and committer.
-    pub fn join(&self, genesis: &Block) -> Result<Arc<Channel>, PeerError> {
+    ///
+    /// An org added to the channel after its creation is not in the genesis configuration; it joins with
+    /// the genesis block plus the channel's latest config block, which must name it and carry orderer
+    /// signatures that satisfy the genesis block's BlockValidation policy. The peer then replays every
+    /// block from 1, validating each against the configuration of its time, as any member does.
+    pub fn join(&self, genesis: &Block, latest_config: Option<&Block>) -> Result<Arc<Channel>, PeerError> {
         let number = genesis.header.as_ref().map_or(u64::MAX, |h| h.number);
         if number != 0 {
             return Err(PeerError::BadRequest(format!(
@@ -215,18 +220,12 @@ impl Peer {
             )));
         }
         let config = ChannelConfig::from_block(genesis).map_err(|e| PeerError::BadRequest(e.to_string()))?;
-        if config.application_org_by_msp(&self.config.msp_id).is_none() {
-            return Err(PeerError::Forbidden(format!(
-                "{} is not a member of channel {} (members: {})",
-                self.config.msp_id,
-                config.channel_id,
-                config
-                    .application_orgs
-                    .values()
-                    .map(|o| o.msp_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        let membership = match latest_config {
+            Some(latest) => self.later_membership(&config, latest)?,
+            None => config.clone(),
+        };
+        if membership.application_org_by_msp(&self.config.msp_id).is_none() {
+            return Err(PeerError::Forbidden(not_member(&self.config.msp_id, &membership)));
         }
         if self.channel(&config.channel_id).is_some() {
             return Err(PeerError::AlreadyJoined(config.channel_id.clone()));
@@ -246,6 +245,23 @@ impl Peer {
             ledger.commit(0, &b.encode_to_vec(), hash, &BlockUpdates::default())?;
         }
         self.register(config, ledger)
+    }
+
+    /// The configuration of `latest`, a later config block of the channel `genesis` created, once its
+    /// orderer signatures satisfy the genesis BlockValidation policy.
+    fn later_membership(&self, genesis: &ChannelConfig, latest: &Block) -> Result<ChannelConfig, PeerError> {
+        let bad = |m: String| PeerError::BadRequest(format!("latest config block: {m}"));
+        let later = ChannelConfig::from_block(latest).map_err(|e| bad(e.to_string()))?;
+        if later.channel_id != genesis.channel_id {
+            return Err(bad(format!(
+                "it belongs to channel {}, the genesis block to {}",
+                later.channel_id, genesis.channel_id
+            )));
+        }
+        // No previous hash: the blocks in between are not known yet; they are checked on catch-up.
+        peer_core::blocksig::check_signatures(latest, genesis)
+            .map_err(|e| PeerError::Forbidden(format!("latest config block: {e}")))?;
+        Ok(later)
     }
 
     fn ledger_options(&self) -> LedgerOptions {
@@ -307,4 +323,18 @@ pub fn read_block(ledger: &Ledger, number: u64) -> Result<Block, PeerError> {
         .block_bytes(number)?
         .ok_or_else(|| PeerError::Corrupt(format!("block {number} missing from the ledger")))?;
     Block::decode(raw.as_slice()).map_err(|e| PeerError::Corrupt(format!("block {number}: {e}")))
+}
+
+fn not_member(msp_id: &str, config: &ChannelConfig) -> String {
+    let members: Vec<&str> = config
+        .application_orgs
+        .values()
+        .map(|o| o.msp_id.as_str())
+        .collect();
+    format!(
+        "{msp_id} is not a member of channel {} (members: {}); an org added later joins with the \
+         channel's latest config block as well",
+        config.channel_id,
+        members.join(", ")
+    )
 }

@@ -89,6 +89,35 @@ pub struct ChaincodeSpec {
     /// Signature policy; default the channel's MAJORITY Endorsement.
     #[serde(default)]
     pub policy: Option<String>,
+    /// Private data collections: a Fabric `collections_config.json`, relative to the description file.
+    #[serde(default)]
+    pub collections: Option<PathBuf>,
+}
+
+impl ChaincodeSpec {
+    /// The definition JSON to approve and commit.
+    pub fn definition(&self, spec_dir: &Path) -> anyhow::Result<String> {
+        let collections: serde_json::Value = match &self.collections {
+            Some(p) => {
+                let path = spec_dir.join(p);
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+            }
+            None => serde_json::json!([]),
+        };
+        Ok(serde_json::json!({
+            "name": self.name,
+            "version": self.version,
+            "sequence": self.sequence,
+            "endorsement_policy": match &self.policy {
+                Some(p) => serde_json::json!({"signature": p}),
+                None => serde_json::json!({"channel_reference": "/Channel/Application/Endorsement"}),
+            },
+            "collections": collections,
+        })
+        .to_string())
+    }
 }
 
 fn default_host() -> String {

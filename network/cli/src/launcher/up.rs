@@ -116,7 +116,7 @@ async fn join_all(t: &Topology, home: &Home) -> anyhow::Result<()> {
             if a.list().await?.contains(&ch.name) {
                 continue;
             }
-            a.join(genesis.clone())
+            a.join(genesis.clone(), None)
                 .await
                 .with_context(|| format!("joining {} to {}", n.name, ch.name))?;
             println!("      {:<44} joined {}", n.name, ch.name);
@@ -160,16 +160,7 @@ async fn deploy(
             return Ok(());
         }
     }
-    let def = serde_json::json!({
-        "name": cc.name,
-        "version": cc.version,
-        "sequence": cc.sequence,
-        "endorsement_policy": match &cc.policy {
-            Some(p) => serde_json::json!({"signature": p}),
-            None => serde_json::json!({"channel_reference": "/Channel/Application/Endorsement"}),
-        },
-    })
-    .to_string();
+    let def = cc.definition(&t.spec.dir)?;
     for org in orgs {
         let gw = gateway(t, home, org, "Admin").await?;
         let args = vec![

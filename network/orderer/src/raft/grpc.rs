@@ -91,7 +91,10 @@ impl GrpcCluster {
     fn error(&self, target: NodeId, status: &Status) -> ClusterError {
         let (node, detail) = (self.members.name(target), status.message().to_string());
         match status.code() {
-            Code::Unavailable | Code::Cancelled => ClusterError::Unreachable { node, detail },
+            // NotFound: it has not joined the channel (yet); back off rather than retry at once.
+            Code::Unavailable | Code::Cancelled | Code::NotFound => {
+                ClusterError::Unreachable { node, detail }
+            }
             _ => ClusterError::Failed { node, detail },
         }
     }

@@ -203,7 +203,8 @@ pub struct SimCluster {
     pub batch: BatchConfig,
 }
 
-fn signer() -> SigningIdentity {
+/// A synthetic orderer signing identity.
+pub fn test_signer() -> SigningIdentity {
     let ca = CertificateAuthority::new_root(
         &Subject::new("ca.orderer.synthetic", "orderer.synthetic"),
         Validity::default(),
@@ -238,7 +239,7 @@ impl SimCluster {
             consenters,
             certs,
             genesis: new_block(0, &[], vec![Bytes::from_static(b"synthetic genesis")]),
-            signer: Arc::new(signer()),
+            signer: Arc::new(test_signer()),
             settings,
             batch,
         }

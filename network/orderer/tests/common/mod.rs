@@ -316,6 +316,7 @@ impl Node {
 pub fn join_body(block: &Block) -> carechain_proto::carechain::admin::JoinChannel {
     carechain_proto::carechain::admin::JoinChannel {
         config_block: Some(block.clone()),
+        latest_config_block: None,
     }
 }
 

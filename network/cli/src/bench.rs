@@ -1,0 +1,299 @@
+//! `carechain bench`: a load generator that speaks only the Fabric Gateway protocol. It drives the
+//! `basic` contract through its asset-transfer-basic functions (so the same load runs against any
+//! Fabric 2.4+ peer with `--profile`), from many concurrent clients, closed loop or at a fixed rate,
+//! and reports throughput, latency percentiles, validation codes and its own CPU per transaction, as a
+//! table and as JSON.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use carechain_gateway::client::{ClientError, GatewayClient};
+use clap::{Args, ValueEnum};
+use tokio::sync::Mutex;
+
+/// What each transaction does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+pub enum Workload {
+    /// `CreateAsset` with a fresh id (endorse, order, validate, commit; no conflicts).
+    Write,
+    /// `ReadAsset` of a seeded asset (Evaluate only).
+    Read,
+}
+
+/// Bench settings.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Local network description (used when `--profile` is not given).
+    #[arg(long, default_value = "network/network.yaml")]
+    pub config: PathBuf,
+    /// Channel.
+    #[arg(long, default_value = "care")]
+    pub channel: String,
+    /// Chaincode.
+    #[arg(long, default_value = "basic")]
+    pub chaincode: String,
+    /// Organization whose gateway and `User1` the clients use (local network).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// A Fabric connection profile (JSON or YAML) instead of the local network: the first peer of
+    /// `client.organization` is used, with `--msp-dir`/`--msp-id` as the identity.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Identity for `--profile`.
+    #[arg(long, requires = "profile")]
+    pub msp_dir: Option<PathBuf>,
+    /// MSP id for `--profile`.
+    #[arg(long, requires = "profile")]
+    pub msp_id: Option<String>,
+    /// Workload.
+    #[arg(long, value_enum, default_value = "write")]
+    pub workload: Workload,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// gRPC connections shared by the clients.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Run time in seconds (after a short warm-up).
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Target rate in transactions per second (open loop); closed loop when absent.
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Size of each written asset's color field, in bytes.
+    #[arg(long, default_value_t = 32)]
+    pub payload: usize,
+    /// Endorse on these organizations only (default: the gateway plans from the policy).
+    #[arg(long = "endorsing-org")]
+    pub endorsing_orgs: Vec<String>,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Outcome counts and latencies.
+#[derive(Default)]
+struct Stats {
+    latencies: Vec<Duration>,
+    codes: BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
+}
+
+fn cpu_seconds() -> f64 {
+    // utime + stime of this process, in clock ticks (100 Hz on Linux).
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Runs the benchmark.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let clients = crate::bench_target::connect(&args).await?;
+    if args.workload == Workload::Read {
+        seed(&clients[0], &args).await?;
+    }
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let run_id = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+    );
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.duration);
+    let cpu0 = cpu_seconds();
+    let per_client_interval = args
+        .rate
+        .map(|r| Duration::from_secs_f64(args.clients as f64 / r.max(1) as f64));
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let gw = clients[c % clients.len()].clone();
+        let (stats, args, run_id) = (stats.clone(), args.clone(), run_id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut next = Instant::now();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                if let Some(iv) = per_client_interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += iv;
+                }
+                let t0 = Instant::now();
+                let outcome = one(&gw, &args, &format!("bench-{run_id}-{c}-{n}"), n).await;
+                let took = t0.elapsed();
+                n += 1;
+                let mut s = stats.lock().await;
+                match outcome {
+                    Ok(code) => {
+                        *s.codes.entry(code).or_default() += 1;
+                        s.latencies.push(took);
+                    }
+                    Err(e) => *s.errors.entry(e).or_default() += 1,
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let elapsed = start.elapsed();
+    let cpu = cpu_seconds() - cpu0;
+    let stats = stats.lock().await;
+    report(&args, &stats, elapsed, cpu)
+}
+
+/// One transaction: its validation code name, or an error description.
+async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<String, String> {
+    let none = BTreeMap::new();
+    match args.workload {
+        Workload::Read => {
+            let key = format!("bench-seed-{}", n % 100);
+            gw.evaluate(
+                &args.channel,
+                &args.chaincode,
+                &[b"ReadAsset".to_vec(), key.into_bytes()],
+                &none,
+            )
+            .await
+            .map(|_| "VALID".to_string())
+            .map_err(short)
+        }
+        Workload::Write => {
+            let color = "x".repeat(args.payload.max(1));
+            let a: Vec<Vec<u8>> = ["CreateAsset", id, &color, "5", "Synthetic Bench Owner", "100"]
+                .iter()
+                .map(|s| s.as_bytes().to_vec())
+                .collect();
+            let p = gw.proposal(&args.channel, &args.chaincode, &a, &none);
+            let prepared = gw
+                .endorse(&args.channel, &p, &args.endorsing_orgs)
+                .await
+                .map_err(short)?;
+            gw.submit(&prepared).await.map_err(short)?;
+            let (code, _) = gw
+                .commit_status(&args.channel, &prepared.tx_id)
+                .await
+                .map_err(short)?;
+            Ok(code.as_str_name().to_string())
+        }
+    }
+}
+
+fn short(e: ClientError) -> String {
+    let s = e.to_string();
+    s.chars().take(120).collect()
+}
+
+async fn seed(gw: &GatewayClient, args: &BenchArgs) -> anyhow::Result<()> {
+    let none = BTreeMap::new();
+    for i in 0..100 {
+        let id = format!("bench-seed-{i}");
+        let exists = gw
+            .evaluate(
+                &args.channel,
+                &args.chaincode,
+                &[b"AssetExists".to_vec(), id.clone().into_bytes()],
+                &none,
+            )
+            .await?;
+        if exists == b"true" {
+            continue;
+        }
+        let a: Vec<Vec<u8>> = ["CreateAsset", &id, "seed", "1", "Synthetic Seed Owner", "1"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        gw.submit_transaction(&args.channel, &args.chaincode, &a, &none)
+            .await
+            .context("seeding assets for the read workload")?;
+    }
+    Ok(())
+}
+
+fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::Result<()> {
+    let mut lat = s.latencies.clone();
+    lat.sort();
+    let done: u64 = s.codes.values().sum();
+    let valid = s.codes.get("VALID").copied().unwrap_or(0);
+    let errors: u64 = s.errors.values().sum();
+    let tps = valid as f64 / elapsed.as_secs_f64();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let cpu_per_tx_ms = if done > 0 { cpu * 1000.0 / done as f64 } else { 0.0 };
+    println!(
+        "\ncarechain bench: {:?} on {}/{}, {} clients, {:.1} s",
+        args.workload,
+        args.channel,
+        args.chaincode,
+        args.clients,
+        elapsed.as_secs_f64()
+    );
+    println!("  {:<28} {:>12}", "submitted", done + errors);
+    for (code, n) in &s.codes {
+        println!("  {:<28} {:>12}", code, n);
+    }
+    for (e, n) in &s.errors {
+        println!("  error: {:<21} {:>12}", e, n);
+    }
+    println!("  {:<28} {:>12.1}", "throughput (VALID tx/s)", tps);
+    println!(
+        "  {:<28} {:>12.1}",
+        "latency p50 (ms)",
+        ms(percentile(&lat, 0.50))
+    );
+    println!(
+        "  {:<28} {:>12.1}",
+        "latency p90 (ms)",
+        ms(percentile(&lat, 0.90))
+    );
+    println!(
+        "  {:<28} {:>12.1}",
+        "latency p99 (ms)",
+        ms(percentile(&lat, 0.99))
+    );
+    println!(
+        "  {:<28} {:>12.1}",
+        "latency max (ms)",
+        ms(lat.last().copied().unwrap_or_default())
+    );
+    println!("  {:<28} {:>12.3}", "bench CPU per tx (ms)", cpu_per_tx_ms);
+    if let Some(path) = &args.json {
+        let j = serde_json::json!({
+            "workload": args.workload,
+            "channel": args.channel,
+            "chaincode": args.chaincode,
+            "clients": args.clients,
+            "rate": args.rate,
+            "payload_bytes": args.payload,
+            "seconds": elapsed.as_secs_f64(),
+            "submitted": done + errors,
+            "codes": s.codes,
+            "errors": s.errors,
+            "throughput_tps": tps,
+            "latency_ms": {
+                "p50": ms(percentile(&lat, 0.50)), "p90": ms(percentile(&lat, 0.90)),
+                "p99": ms(percentile(&lat, 0.99)), "max": ms(lat.last().copied().unwrap_or_default()),
+            },
+            "bench_cpu_ms_per_tx": cpu_per_tx_ms,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
+    }
+    if valid == 0 {
+        bail!("no transaction succeeded");
+    }
+    Ok(())
+}
