@@ -22,6 +22,7 @@ impl Chaincodes {
         c.add(Arc::new(chaincode_claims::ClaimsContract));
         c.add(Arc::new(chaincode_supply::SupplyContract));
         c.add(Arc::new(chaincode_private::PrivateContract));
+        c.add(Arc::new(chaincode_records::RecordsContract));
         c
     }
 
