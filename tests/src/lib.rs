@@ -12,5 +12,5 @@ pub mod net;
 pub mod probe;
 pub mod tamper;
 
-pub use net::{NetSpec, Node, TestNet};
+pub use net::{NamedUser, NetSpec, Node, TestNet};
 pub use probe::{Snapshot, args};

@@ -12,6 +12,19 @@ impl TestNet {
     /// Approves (as every org's admin, through its own peer) and commits a chaincode definition with
     /// `policy` (a signature policy; `None`: the channel's default MAJORITY Endorsement).
     pub async fn deploy(&self, name: &str, sequence: u64, policy: Option<&str>) -> anyhow::Result<()> {
+        self.deploy_with_collections(name, sequence, policy, serde_json::json!([]))
+            .await
+    }
+
+    /// [`TestNet::deploy`] with private data collections: `collections` is a Fabric
+    /// `collections_config.json` array (e.g. `chaincode/private/collections_config.json`, parsed).
+    pub async fn deploy_with_collections(
+        &self,
+        name: &str,
+        sequence: u64,
+        policy: Option<&str>,
+        collections: serde_json::Value,
+    ) -> anyhow::Result<()> {
         let def = serde_json::json!({
             "name": name,
             "version": format!("{sequence}.0"),
@@ -20,6 +33,7 @@ impl TestNet {
                 Some(p) => serde_json::json!({"signature": p}),
                 None => serde_json::json!({"channel_reference": "/Channel/Application/Endorsement"}),
             },
+            "collections": collections,
         })
         .to_string();
         let none = std::collections::BTreeMap::new();

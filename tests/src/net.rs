@@ -38,6 +38,37 @@ pub struct NetSpec {
     /// The channel's `EtcdRaft.Options` (name, value). Short ticks by default, so an election takes
     /// about a second (Fabric's defaults, 500ms / 10 / 1, make it 5 to 10 s).
     pub raft_options: Vec<(String, String)>,
+    /// Named users with ABAC attributes, issued by their org's CA: (org, name, OU `client`|`admin`,
+    /// attributes). Their MSP is `users/<name>@<domain>/msp`; [`TestNet::user`] loads them by name.
+    pub users: Vec<NamedUser>,
+}
+
+/// A named user of the test network's crypto material.
+#[derive(Clone, Debug)]
+pub struct NamedUser {
+    /// Org name (as in [`NetSpec::orgs`]).
+    pub org: String,
+    /// User name, e.g. `drsmith`.
+    pub name: String,
+    /// `client` or `admin`.
+    pub ou: String,
+    /// Attributes, e.g. `[("role", "doctor")]`.
+    pub attrs: Vec<(String, String)>,
+}
+
+impl NamedUser {
+    /// A client of `org` with `attrs`.
+    pub fn client(org: &str, name: &str, attrs: &[(&str, &str)]) -> NamedUser {
+        NamedUser {
+            org: org.into(),
+            name: name.into(),
+            ou: "client".into(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
 }
 
 impl Default for NetSpec {
@@ -57,6 +88,7 @@ impl Default for NetSpec {
             ]
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .to_vec(),
+            users: Vec::new(),
         }
     }
 }
@@ -471,6 +503,19 @@ fn write_crypto_spec(dir: &Path, spec: &NetSpec) -> anyhow::Result<()> {
             "  - Name: {org}\n    Domain: {}\n    MSPID: {org}MSP\n    Template:\n      Count: 1\n    Users:\n      Count: 2\n",
             domain(org)
         ));
+        let named: Vec<&NamedUser> = spec.users.iter().filter(|u| &u.org == org).collect();
+        if !named.is_empty() {
+            y.push_str("      Named:\n");
+        }
+        for u in named {
+            let attrs: Vec<String> = u.attrs.iter().map(|(k, v)| format!("{k}: {v:?}")).collect();
+            y.push_str(&format!(
+                "        - Name: {}\n          OU: {}\n          Attrs: {{{}}}\n",
+                u.name,
+                u.ou,
+                attrs.join(", ")
+            ));
+        }
     }
     std::fs::write(dir.join("crypto-config.yaml"), y)?;
     Ok(())
