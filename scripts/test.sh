@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/carechain-target}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Pure crates must stay free of async runtimes and storage (see docs/architecture.md).
-for crate in chaincode-api chaincode-basic chaincode-claims chaincode-supply peer-core carechain-channel; do
+for crate in chaincode-api chaincode-basic chaincode-claims chaincode-supply chaincode-private chaincode-records peer-core carechain-channel; do
   if cargo tree -p "$crate" -e normal --locked | grep -E '^.*(tokio|tonic|rocksdb) v' >/dev/null; then
     echo "error: $crate must not depend on tokio, tonic or rocksdb" >&2
     exit 1

@@ -25,6 +25,9 @@ use tonic::transport::Channel;
 
 use crate::error::details_of;
 
+/// How long [`GatewayClient::commit_status`] waits for a transaction to commit.
+pub const COMMIT_STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A client-side failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -219,7 +222,18 @@ impl GatewayClient {
             signature: self.signer.sign(&req).into(),
             request: req.into(),
         };
-        let r = self.raw.clone().commit_status(signed).await?.into_inner();
+        // A transaction acknowledged by an orderer and then lost in a leader change never commits: wait
+        // a bounded time, as Fabric's SDKs do, so callers can resubmit instead of hanging.
+        let mut raw = self.raw.clone();
+        let r = tokio::time::timeout(COMMIT_STATUS_TIMEOUT, raw.commit_status(signed))
+            .await
+            .map_err(|_| {
+                ClientError::Status(Status::deadline_exceeded(format!(
+                    "transaction {tx_id} did not commit within {} s",
+                    COMMIT_STATUS_TIMEOUT.as_secs()
+                )))
+            })??
+            .into_inner();
         let code = TxValidationCode::try_from(r.result).unwrap_or(TxValidationCode::InvalidOtherReason);
         Ok((code, r.block_number))
     }

@@ -93,7 +93,7 @@ fn run_async(cmd: Command) -> anyhow::Result<()> {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let node = matches!(cli.command, Command::Peer { .. } | Command::Orderer { .. });
-    logging::init(if node { "info" } else { "warn" });
+    logging::init(if node { "info,openraft=warn" } else { "warn" });
     let result = match cli.command {
         Command::Crypto { command } => crypto::run(command),
         other => run_async(other),

@@ -466,6 +466,17 @@ async fn a_restarted_node_serves_the_same_chain_and_continues_it() {
     while let Ok(Some(_)) = waiting.message().await {}
 
     let mut n = Node::start(&net, "data").await;
+    // The restarted single-consenter group elects itself again before it orders anything; on a loaded
+    // machine that can take longer than Broadcast's one-second wait for a leader.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !n.node.channels().iter().all(|c| c.role == "leader") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no leader after restart: {:?}",
+            n.node.channels()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let heights: Vec<_> = n
         .node
         .channels()

@@ -152,21 +152,49 @@ impl RaftConsensus {
         Ok(consensus)
     }
 
-    async fn bootstrap(&self) -> Result<(), OrdererError> {
-        let fatal = |e: openraft::error::Fatal<NodeId>| {
-            OrdererError::Internal(format!("channel {}: {e}", self.channel))
-        };
-        if !self.raft.is_initialized().await.map_err(fatal)? {
-            tracing::info!(channel = %self.channel, node = self.members.me(), consenters = self.members.len(), "starting a new Raft group");
-            match self.raft.initialize(self.members.nodes()).await {
-                Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
-                Err(e) => return Err(OrdererError::Internal(format!("channel {}: {e}", self.channel))),
+    /// A pristine group is formed by its first consenter: it initializes the membership and elects
+    /// itself; the others join when it reaches them. Had every consenter initialized on joining, a late
+    /// joiner's first election (term 1) would depose a leader already elected in term 1. Another
+    /// consenter initializes only if nobody has reached it within a few election timeouts (the first
+    /// consenter is down); that is safe, the membership being the same everywhere.
+    async fn bootstrap(self: &Arc<Self>) -> Result<(), OrdererError> {
+        if !self.raft.is_initialized().await.map_err(|e| self.fatal(e))? {
+            if self.members.me() == 1 {
+                return self.initialize().await;
             }
+            let me = self.clone();
+            let grace = self.settings.election_timeout() * 4;
+            let task = tokio::spawn(async move {
+                let mut stop = me.stop.subscribe();
+                tokio::select! {
+                    _ = crate::stop_requested(&mut stop) => {}
+                    _ = tokio::time::sleep(grace) => {
+                        if matches!(me.raft.is_initialized().await, Ok(false))
+                            && let Err(e) = me.initialize().await
+                        {
+                            tracing::warn!(channel = %me.channel, error = %e, "Raft group not initialized");
+                        }
+                    }
+                }
+            });
+            self.tasks.lock().push(task);
         } else if self.members.len() == 1 {
             // Alone in the group: no one else can win, so don't wait an election timeout.
-            self.raft.trigger().elect().await.map_err(fatal)?;
+            self.raft.trigger().elect().await.map_err(|e| self.fatal(e))?;
         }
         Ok(())
+    }
+
+    async fn initialize(&self) -> Result<(), OrdererError> {
+        tracing::info!(channel = %self.channel, node = self.members.me(), consenters = self.members.len(), "starting a new Raft group");
+        match self.raft.initialize(self.members.nodes()).await {
+            Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(OrdererError::Internal(format!("channel {}: {e}", self.channel))),
+        }
+    }
+
+    fn fatal(&self, e: openraft::error::Fatal<NodeId>) -> OrdererError {
+        OrdererError::Internal(format!("channel {}: {e}", self.channel))
     }
 
     /// The channel's consenters.
