@@ -148,7 +148,9 @@ fn default_spec_generates_fabric_layout_that_validates() {
             "drsmith@hospitala.carechain.local",
             "nurse.jones@hospitala.carechain.local",
             "patient0001@hospitala.carechain.local",
-            "compliance@hospitala.carechain.local"
+            "compliance@hospitala.carechain.local",
+            "billing@hospitala.carechain.local",
+            "pharmacist@hospitala.carechain.local"
         ]
     );
     let roles = [

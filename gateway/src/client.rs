@@ -146,12 +146,25 @@ impl GatewayClient {
         args: &[Vec<u8>],
         transient: &BTreeMap<String, Vec<u8>>,
     ) -> Result<Vec<u8>, ClientError> {
+        self.evaluate_on(channel, chaincode, args, transient, &[]).await
+    }
+
+    /// Evaluates on a peer of the first of `orgs` (empty: the gateway's own peer), e.g. a query that
+    /// reads a private data collection only that org's peers hold.
+    pub async fn evaluate_on(
+        &self,
+        channel: &str,
+        chaincode: &str,
+        args: &[Vec<u8>],
+        transient: &BTreeMap<String, Vec<u8>>,
+        orgs: &[String],
+    ) -> Result<Vec<u8>, ClientError> {
         let p = self.proposal(channel, chaincode, args, transient);
         let req = EvaluateRequest {
             transaction_id: p.tx_id.clone(),
             channel_id: channel.to_string(),
             proposed_transaction: Some(p.signed),
-            target_organizations: Vec::new(),
+            target_organizations: orgs.to_vec(),
         };
         let resp = self.raw.clone().evaluate(req).await?.into_inner();
         Ok(resp.result.map(|r| r.payload.to_vec()).unwrap_or_default())

@@ -33,6 +33,13 @@ pub trait PeerContext: Send + Sync + 'static {
         sign: bool,
     ) -> impl Future<Output = Result<ProposalResponse, GatewayError>> + Send;
 
+    /// The function `args` call on `chaincode` when the contract declares it evaluate-only (its response
+    /// must never reach a block), so Endorse can refuse it. `None` for any other call.
+    fn evaluate_only_function(&self, chaincode: &str, args: &[Vec<u8>]) -> Option<String> {
+        let _ = (chaincode, args);
+        None
+    }
+
     /// Every endorsement policy a transaction with this read/write set must satisfy.
     fn endorsement_requirements(
         &self,

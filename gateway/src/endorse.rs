@@ -1,6 +1,7 @@
 //! `Gateway/Endorse`: endorse on the local peer, learn from its read/write set which policies apply,
 //! plan the other organizations needed, collect their endorsements concurrently (retrying another peer
-//! or re-planning without an org that failed), and return the prepared transaction.
+//! or re-planning without an org that failed), and return the prepared transaction. A function the
+//! contract declares evaluate-only is refused before anything runs: its result must never reach a block.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -17,8 +18,9 @@ use crate::error::detail;
 use crate::{GatewayError, GatewayService, PeerContext, plan};
 
 /// How often an org whose endorsement disagrees with the first one is asked again, and the first pause
-/// (doubling each time: 20 + 40 + 80 + 160 + 320 ms), long enough for a peer to commit a block or two.
-const LAG_RETRIES: u32 = 5;
+/// (doubling each time: 20 + 40 + … + 1280 ms ≈ 2.5 s), long enough for a peer on a loaded machine to
+/// commit a block or two.
+const LAG_RETRIES: u32 = 7;
 const LAG_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Whether `r` is a successful endorsement with the same result as `first`.
@@ -49,6 +51,13 @@ impl<P: PeerContext> GatewayService<P> {
             .proposed_transaction
             .ok_or_else(|| GatewayError::InvalidArgument("a proposed transaction is required".into()))?;
         let prop = self.parse_proposal(&signed, &req.transaction_id, &req.channel_id)?;
+        if let Some(function) = self.ctx.evaluate_only_function(&prop.chaincode, &prop.args) {
+            return Err(GatewayError::FailedPrecondition(format!(
+                "{function} of chaincode {} is evaluate-only: its result must never be written to the \
+                 ledger, so it cannot be endorsed for submission; use Evaluate",
+                prop.chaincode
+            )));
+        }
         let channel = self.channel(prop.channel_id())?;
         let local = self.ctx.local_msp_id().to_string();
         let requested: Vec<String> = req.endorsing_organizations.clone();
@@ -148,7 +157,9 @@ impl<P: PeerContext> GatewayService<P> {
                     }
                 }
             }
-            if !requested.is_empty() && !failed.is_empty() {
+            // `failed` also holds the orgs excluded as non-members of the private collections; only a
+            // named org's failure ends the attempts.
+            if requested.iter().any(|o| failed.contains(o)) {
                 break;
             }
         }

@@ -5,11 +5,13 @@
 //! - [`net`]: build, start, kill and restart the network.
 //! - [`lifecycle`]: deploy chaincode definitions (approve per org, commit).
 //! - [`probe`]: observe it from outside (blocks with validation codes, state, snapshots, raw clients).
+//! - [`scan`]: look for canaries (marked private strings) in blocks, databases, files and logs.
 //! - [`tamper`]: rewrite signed proposals and transactions the way an attacker or a buggy client would.
 
 pub mod lifecycle;
 pub mod net;
 pub mod probe;
+pub mod scan;
 pub mod tamper;
 
 pub use net::{NamedUser, NetSpec, Node, TestNet};

@@ -43,9 +43,13 @@ impl TestNet {
                 b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
                 def.clone().into_bytes(),
             ];
-            gw.submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
+            let approved = gw
+                .submit_transaction(&self.spec.channel, "_lifecycle", &args, &none)
                 .await
                 .with_context(|| format!("approving {name} as org {i}"))?;
+            // The commit is endorsed on every org's peer: each must have seen every approval.
+            self.wait_height(approved.block + 1, Duration::from_secs(30))
+                .await?;
         }
         let gw = self.gateway(0, "Admin").await?;
         let args = vec![b"CommitChaincodeDefinition".to_vec(), def.into_bytes()];

@@ -94,6 +94,16 @@ pub trait Contract: Send + Sync {
     fn functions(&self) -> &[&'static str] {
         &[]
     }
+
+    /// Functions that may only be **evaluated**, never submitted: typically queries that return data which
+    /// must not reach the ledger (PHI, secrets). A contract cannot tell an evaluate from a submit, and
+    /// whatever a submitted transaction returns is written into the block, so the platform enforces this
+    /// list: the gateway's Endorse refuses such a proposal (FailedPrecondition, "use Evaluate"), and a
+    /// peer's endorser answers it with the chaincode response but **without an endorsement signature**, so
+    /// no client can assemble a valid transaction from it. Evaluate works as usual.
+    fn evaluate_only(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// The `BadRequest` for a function `contract` does not serve, naming it and listing the ones it does

@@ -12,7 +12,9 @@
 //!
 //! A consent whose purposes include `HRESCH` (research) also needs the patient's research token as transient
 //! `research`; it is stored in the hospital's collection, and from then on every record written for this
-//! patient, in a category the consent covers, emits a de-identified event (`deid`).
+//! patient, in a category the consent covers, emits a de-identified event (`deid`). Revoking a research
+//! consent adds that token to `ConsentRevoked` (`researchToken`), so the off-chain analytics store can drop
+//! the patient's de-identified entries.
 
 use serde::Serialize;
 use serde_json::json;
@@ -25,7 +27,7 @@ use crate::fhir::{
 };
 use crate::ids::instant;
 use crate::keys;
-use crate::ledger::{ControllerKind, PatientRecord, to_json};
+use crate::ledger::{ControllerKind, PatientRecord, ResearchEntry, to_json};
 use crate::party;
 use crate::patient::{research_token, store_token};
 use crate::policy::RESEARCH;
@@ -139,11 +141,29 @@ pub fn revoke(ctx: &mut dyn Context, id: &str) -> Result<Vec<u8>, ContractError>
     consent.status = ConsentStatus::Inactive;
     store::put(ctx, &keys::consent(id)?, &consent)?;
     let out = to_json(&consent)?;
-    ctx.set_event(
-        "ConsentRevoked",
-        &to_json(&json!({"id": id, "patient": p, "status": "inactive"}))?,
-    )?;
+    let mut event = json!({"id": id, "patient": p, "status": "inactive"});
+    if let Some(token) = revoked_research_token(ctx, &consent, &patient)? {
+        event["researchToken"] = json!(token);
+    }
+    ctx.set_event("ConsentRevoked", &to_json(&event)?)?;
     Ok(out)
+}
+
+/// The research token stored at the patient's hospital when `consent` is a research consent, so the
+/// analytics store can drop the patient's de-identified entries (`DeidentifiedEntry` carries only the
+/// token). The event already shares its transaction with the pseudonym, like a `DeidentifiedEntry`.
+fn revoked_research_token(
+    ctx: &mut dyn Context,
+    consent: &Consent,
+    patient: &PatientRecord,
+) -> Result<Option<String>, ContractError> {
+    if !consent.provision.purpose.iter().any(|c| c.code == RESEARCH) {
+        return Ok(None);
+    }
+    let collection = keys::records_collection(&patient.organization);
+    let entry: Option<ResearchEntry> =
+        store::get_private(ctx, &collection, &keys::research(&patient.pseudonym)?)?;
+    Ok(entry.map(|e| e.token))
 }
 
 fn patient_of(consent: &Consent) -> Result<String, ContractError> {

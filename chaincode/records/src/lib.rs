@@ -97,7 +97,8 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// Functions a client must only *evaluate*. `ReadRecord` returns PHI (and `ListAccesses` the patient's
 /// access list), and whatever a submitted transaction returns is written into the block; a contract cannot
-/// tell an evaluate from a submit, so gateways and CLIs should refuse to submit these.
+/// tell an evaluate from a submit, so the contract declares them ([`Contract::evaluate_only`]) and the
+/// platform enforces it: the gateway refuses to endorse them and peers never sign their responses.
 pub const EVALUATE_ONLY: &[&str] = &[
     "ReadRecord",
     "ListAccesses",
@@ -126,6 +127,10 @@ impl Contract for RecordsContract {
 
     fn functions(&self) -> &[&'static str] {
         FUNCTIONS
+    }
+
+    fn evaluate_only(&self) -> &[&'static str] {
+        EVALUATE_ONLY
     }
 }
 

@@ -22,19 +22,19 @@ use crate::ids::hex;
 pub enum Actor {
     /// `drsmith@hospitala`: client of hospital A, `role=doctor`.
     DoctorA,
-    /// `drsmith@hospitalb`: client of hospital B, `role=doctor`.
+    /// `drpatel@hospitalb`: client of hospital B, `role=doctor`.
     DoctorB,
-    /// `nurse.jones@hospitalb`: client of hospital B, `role=nurse`.
+    /// `nurse.garcia@hospitalb`: client of hospital B, `role=nurse`.
     NurseB,
     /// `patient0001@hospitala`: client of hospital A, `role=patient`.
     Patient,
     /// `Admin@hospitala`: NodeOU admin of hospital A.
     HospitalAAdmin,
-    /// A network administrator: NodeOU admin of an org with no clinical role (e.g. `Admin@insurer`).
+    /// A network administrator: NodeOU admin of an org with no clinical role (`Admin@insurer`).
     NetworkAdmin,
-    /// An insurer user, `role=insurer`.
+    /// An insurer user, `role=insurer` (`claims@insurer`).
     Insurer,
-    /// A research analyst, `role=analyst`.
+    /// A research analyst, `role=analyst` (`analyst1@research`).
     Analyst,
     /// `labadmin@lab`: NodeOU admin of the lab.
     LabAdmin,

@@ -53,3 +53,19 @@ fn the_collections_config_matches_the_contract() {
         assert!(c["requiredPeerCount"].as_u64() <= c["maxPeerCount"].as_u64());
     }
 }
+
+#[test]
+fn the_contract_declares_its_evaluate_only_functions_to_the_platform() {
+    use chaincode_api::Contract;
+    use chaincode_records::{EVALUATE_ONLY, FUNCTIONS, RecordsContract};
+    assert_eq!(RecordsContract.evaluate_only(), EVALUATE_ONLY);
+    for f in EVALUATE_ONLY {
+        assert!(FUNCTIONS.contains(f), "{f} is served");
+    }
+    for f in ["ReadRecord", "ListAccesses", "ListAccessesByOrg"] {
+        assert!(EVALUATE_ONLY.contains(&f), "{f} returns PHI or access lists");
+    }
+    for f in ["RequestAccess", "GrantConsent", "ErasePatient", "SignLabReport"] {
+        assert!(!EVALUATE_ONLY.contains(&f), "{f} must stay submittable");
+    }
+}

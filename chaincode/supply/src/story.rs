@@ -1,9 +1,11 @@
 //! The drug supply-chain story as data, for `carechain demo` and for tests.
 //!
 //! The demo runs these steps through real gateways (each step is one proposal: endorse → order → validate);
-//! the crate's tests run the same list against `MockContext`, so the script and the contract cannot drift
-//! apart. Every identifier, name and price is synthetic: company prefix 952… is GS1's range for
-//! demonstrations, serials start with `SYN`, and the counterfeit serial is `FAKE0001`.
+//! the crate's tests run the same list against `MockContext`, and the integration tests against a real
+//! network, so the script and the contract cannot drift apart. Every identifier, name and price is
+//! synthetic: company prefix 952… is GS1's range for demonstrations, serials start with `SYN`, and the
+//! counterfeit serial is `FAKE0001`. A [`Run`] other than the first tags serials, lots, cases and trade
+//! references, so the story can be replayed on a ledger that already holds an earlier run's objects.
 
 use crate::gs1::with_check_digit;
 use crate::trade::TRANSIENT_KEY;
@@ -64,8 +66,10 @@ pub struct Orgs {
 
 /// Synthetic GS1 company prefix of the manufacturer.
 pub const PREFIX: &str = "9521234";
-/// Trade reference of the first shipment (its price goes to the private collection).
+/// Trade reference of the first shipment in the first run (its price goes to the private collection).
 pub const TRADE_REF: &str = "PO-SYN-0001";
+/// Unit price in the first shipment's trade document.
+pub const UNIT_PRICE: &str = "12.34";
 
 /// The product's GTIN-14.
 pub fn gtin() -> String {
@@ -82,9 +86,60 @@ pub fn gln(n: u32) -> String {
     with_check_digit(&format!("{PREFIX}{n:05}")).unwrap_or_default()
 }
 
-/// Pack `n` as `(01)…(21)SYN…`.
+/// Pack `n` of the first run as `(01)…(21)SYN…`.
 pub fn pack(n: usize) -> String {
-    format!("(01){}(21)SYN{n:07}", gtin())
+    Run::FIRST.pack(n)
+}
+
+/// One playing of the story. [`Run::FIRST`] uses the plain identifiers (serials `SYN0000000`…, cases 1–11,
+/// lots `SYNLOT-001`/`-002`, references `PO-SYN-0001`…); run `r` > 0 tags every serial, lot, case number
+/// and trade reference with `r` (below 10,000,000), so its objects are new on a ledger that holds earlier
+/// runs. The company prefix, product and locations are the same in every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Run(pub u32);
+
+impl Run {
+    /// The first run.
+    pub const FIRST: Run = Run(0);
+
+    /// Serial `n` (GS1 AI 21, alphanumeric, at most 18 characters here).
+    pub fn serial(self, n: usize) -> String {
+        match self.0 {
+            0 => format!("SYN{n:07}"),
+            r => format!("SYN{r}R{n:07}"),
+        }
+    }
+
+    /// Pack `n` as `(01)<GTIN>(21)<serial>`.
+    pub fn pack(self, n: usize) -> String {
+        format!("(01){}(21){}", gtin(), self.serial(n))
+    }
+
+    /// SSCC-18 of this run's case `n` (1..=99).
+    pub fn sscc(self, n: u32) -> String {
+        sscc(self.0.saturating_mul(100).saturating_add(n))
+    }
+
+    /// This run's case `n` as `(00)<SSCC>`.
+    pub fn case(self, n: u32) -> String {
+        format!("(00){}", self.sscc(n))
+    }
+
+    /// This run's lot `n` (`SYNLOT-00n`).
+    pub fn lot(self, n: u32) -> String {
+        match self.0 {
+            0 => format!("SYNLOT-{n:03}"),
+            r => format!("SYNLOT-{r}-{n:03}"),
+        }
+    }
+
+    /// This run's trade reference `n` (`PO-SYN-000n`).
+    pub fn trade_ref(self, n: u32) -> String {
+        match self.0 {
+            0 => format!("PO-SYN-{n:04}"),
+            r => format!("PO-SYN-{r}-{n:04}"),
+        }
+    }
 }
 
 /// The expiry to use: the date one year after the Unix time `now_seconds` (the demo passes its clock; the
@@ -123,31 +178,56 @@ impl Builder {
     }
 }
 
-fn serial_list(from: usize, count: usize) -> String {
-    let serials: Vec<String> = (from..from + count).map(|n| format!("\"SYN{n:07}\"")).collect();
+fn serial_list(run: Run, from: usize, count: usize) -> String {
+    let serials: Vec<String> = (from..from + count)
+        .map(|n| format!("\"{}\"", run.serial(n)))
+        .collect();
     format!("[{}]", serials.join(","))
 }
 
-fn pack_list(from: usize, count: usize) -> String {
-    let packs: Vec<String> = (from..from + count).map(|n| format!("\"{}\"", pack(n))).collect();
+fn pack_list(run: Run, from: usize, count: usize) -> String {
+    let packs: Vec<String> = (from..from + count)
+        .map(|n| format!("\"{}\"", run.pack(n)))
+        .collect();
     format!("[{}]", packs.join(","))
 }
 
-/// The whole story: 1,000 packs in ten cases, a shipment accepted twice and one rejected, an excursion,
-/// dispensing (and a refused second dispense, then its report), a recall, a refused commissioning by a
-/// non-manufacturer, and verification of a genuine, an unknown, a recalled, an excursion and a dispensed pack.
+/// The whole story (first run): 1,000 packs in ten cases, a shipment accepted twice and one rejected, an
+/// excursion, dispensing (and a refused second dispense, then its report), a recall, a refused commissioning
+/// by a non-manufacturer, and verification of a genuine, an unknown, a recalled, an excursion and a dispensed
+/// pack.
 pub fn drug_story(orgs: &Orgs, expiry: &str) -> Vec<Step> {
-    use Actor::*;
+    drug_story_run(orgs, expiry, Run::FIRST)
+}
+
+/// [`drug_story`] for `run`. Its first two steps (claiming the prefix, registering the product) succeed
+/// once per ledger; a replay skips them (see [`is_registration`]).
+pub fn drug_story_run(orgs: &Orgs, expiry: &str, run: Run) -> Vec<Step> {
     let mut b = Builder { steps: Vec::new() };
-    let (g, (plant, warehouse, pharmacy)) = (gtin(), (gln(1), gln(2), gln(3)));
-    let case = |n: u32| format!("(00){}", sscc(n));
-    let (manufacturer, distributor, hospital) = (&orgs.manufacturer, &orgs.distributor, &orgs.hospital);
+    registration(&mut b);
+    commissioning(&mut b, run, expiry);
+    custody(&mut b, run, orgs);
+    dispensing_and_recall(&mut b, run, orgs, expiry);
+    verification(&mut b, run);
+    b.steps
+}
+
+/// Whether `step` is one of the registrations that succeed once per ledger (prefix, product).
+pub fn is_registration(step: &Step) -> bool {
+    matches!(
+        step.args.first().map(String::as_str),
+        Some("RegisterCompanyPrefix" | "RegisterProduct")
+    )
+}
+
+fn registration(b: &mut Builder) {
     let company = "Synthetic Pharma Manufacturing Co.";
     b.ok(
-        ManufacturerAdmin,
+        Actor::ManufacturerAdmin,
         "Manufacturer claims GS1 company prefix 9521234",
         &["RegisterCompanyPrefix", PREFIX, company],
     );
+    let g = gtin();
     let product = [
         "RegisterProduct",
         &g,
@@ -156,78 +236,95 @@ pub fn drug_story(orgs: &Orgs, expiry: &str) -> Vec<Step> {
         "8",
         "1095",
     ];
-    b.ok(Manufacturer, "Manufacturer registers a 2-8 °C product", &product);
-    let first = serial_list(0, 500);
+    b.ok(
+        Actor::Manufacturer,
+        "Manufacturer registers a 2-8 °C product",
+        &product,
+    );
+}
+
+fn commissioning(b: &mut Builder, run: Run, expiry: &str) {
+    let (g, plant, lot) = (gtin(), gln(1), run.lot(1));
+    let first = serial_list(run, 0, 500);
     b.refused(
-        Distributor,
+        Actor::Distributor,
         403,
         "A distributor tries to commission serials: refused",
-        &["CommissionPacks", &g, "SYNLOT-001", expiry, &first],
+        &["CommissionPacks", &g, &lot, expiry, &first],
     );
     b.ok(
-        Manufacturer,
+        Actor::Manufacturer,
         "Commission packs 0-499",
-        &["CommissionPacks", &g, "SYNLOT-001", expiry, &first, &plant],
+        &["CommissionPacks", &g, &lot, expiry, &first, &plant],
     );
-    let second = serial_list(500, 500);
+    let second = serial_list(run, 500, 500);
     b.ok(
-        Manufacturer,
+        Actor::Manufacturer,
         "Commission packs 500-999",
-        &["CommissionPacks", &g, "SYNLOT-001", expiry, &second, &plant],
+        &["CommissionPacks", &g, &lot, expiry, &second, &plant],
     );
     for n in 1..=10u32 {
-        let list = pack_list((n as usize - 1) * 100, 100);
+        let list = pack_list(run, (n as usize - 1) * 100, 100);
         b.ok(
-            Manufacturer,
+            Actor::Manufacturer,
             &format!("Pack 100 packs into case {n}"),
-            &["PackCase", &sscc(n), &list, &plant],
+            &["PackCase", &run.sscc(n), &list, &plant],
         );
     }
+}
+
+fn custody(b: &mut Builder, run: Run, orgs: &Orgs) {
+    use Actor::*;
+    let (plant, warehouse, pharmacy) = (gln(1), gln(2), gln(3));
+    let (case1, case2) = (run.case(1), run.case(2));
+    let (distributor, hospital) = (&orgs.distributor, &orgs.hospital);
+    let first_ref = run.trade_ref(1);
     b.ok(
         Manufacturer,
         "Ship case 1 to the distributor (price in the private trade collection)",
-        &["Ship", &case(1), distributor, TRADE_REF, &plant],
+        &["Ship", &case1, distributor, &first_ref, &plant],
     );
     if let Some(step) = b.steps.last_mut() {
-        let doc = br#"{"unitPrice":"12.34","currency":"USD","quantity":100,"note":"synthetic"}"#;
-        step.transient.push((TRANSIENT_KEY.to_string(), doc.to_vec()));
+        let doc =
+            format!(r#"{{"unitPrice":"{UNIT_PRICE}","currency":"USD","quantity":100,"note":"synthetic"}}"#);
+        step.transient.push((TRANSIENT_KEY.to_string(), doc.into_bytes()));
     }
     b.ok(
         Distributor,
         "Distributor accepts case 1",
-        &["Receive", &case(1), "accept", "", &warehouse],
+        &["Receive", &case1, "accept", "", &warehouse],
     );
     b.query(
         Distributor,
         "Distributor reads the private trade document",
-        &["GetTrade", TRADE_REF, manufacturer],
+        &["GetTrade", &first_ref, &orgs.manufacturer],
     );
     b.ok(
         Distributor,
         "Distributor observes case 1: 5.0 °C, 12.5 kg",
-        &["Observe", &case(1), &warehouse, "5.0", "12.5"],
+        &["Observe", &case1, &warehouse, "5.0", "12.5"],
     );
     b.ok(
         Distributor,
         "Ship case 1 to the hospital",
-        &["Ship", &case(1), hospital, "PO-SYN-0002", &warehouse],
+        &["Ship", &case1, hospital, &run.trade_ref(2), &warehouse],
     );
     b.ok(
         HospitalClerk,
         "Hospital accepts case 1",
-        &["Receive", &case(1), "accept", "", &pharmacy],
+        &["Receive", &case1, "accept", "", &pharmacy],
     );
     b.ok(
         Manufacturer,
         "Ship case 2 to the distributor",
-        &["Ship", &case(2), distributor, "PO-SYN-0003", &plant],
+        &["Ship", &case2, distributor, &run.trade_ref(3), &plant],
     );
     b.ok(
         Distributor,
         "Distributor rejects case 2: custody stays",
         &[
             "Receive",
-            &case(2),
+            &case2,
             "reject",
             "Synthetic damaged outer carton",
             &warehouse,
@@ -236,33 +333,39 @@ pub fn drug_story(orgs: &Orgs, expiry: &str) -> Vec<Step> {
     b.ok(
         Manufacturer,
         "Ship case 2 again",
-        &["Ship", &case(2), distributor, "PO-SYN-0004", &plant],
+        &["Ship", &case2, distributor, &run.trade_ref(4), &plant],
     );
     b.ok(
         Distributor,
         "Distributor accepts case 2",
-        &["Receive", &case(2), "accept", "", &warehouse],
+        &["Receive", &case2, "accept", "", &warehouse],
     );
     b.ok(
         Distributor,
         "Distributor observes case 2 at 12.5 °C: excursion",
-        &["Observe", &case(2), &warehouse, "12.5", ""],
+        &["Observe", &case2, &warehouse, "12.5", ""],
     );
+}
+
+fn dispensing_and_recall(b: &mut Builder, run: Run, orgs: &Orgs, expiry: &str) {
+    use Actor::*;
+    let (g, plant, pharmacy) = (gtin(), gln(1), gln(3));
+    let (lot2, case11) = (run.lot(2), run.case(11));
     b.ok(
         Pharmacist,
         "Pharmacist dispenses pack 0",
-        &["Dispense", &pack(0), &pharmacy],
+        &["Dispense", &run.pack(0), &pharmacy],
     );
     b.refused(
         Pharmacist,
         409,
         "Dispensing pack 0 again: refused (counterfeit suspicion)",
-        &["Dispense", &pack(0), &pharmacy],
+        &["Dispense", &run.pack(0), &pharmacy],
     );
     b.ok(
         Pharmacist,
         "Pharmacy reports the scan: recorded on the ledger",
-        &["ReportScan", &pack(0), &pharmacy],
+        &["ReportScan", &run.pack(0), &pharmacy],
     );
     b.ok(
         Manufacturer,
@@ -270,55 +373,58 @@ pub fn drug_story(orgs: &Orgs, expiry: &str) -> Vec<Step> {
         &[
             "CommissionPacks",
             &g,
-            "SYNLOT-002",
+            &lot2,
             expiry,
-            &serial_list(1000, 20),
+            &serial_list(run, 1000, 20),
             &plant,
         ],
     );
     b.ok(
         Manufacturer,
         "Pack them into case 11",
-        &["PackCase", &sscc(11), &pack_list(1000, 20), &plant],
+        &["PackCase", &run.sscc(11), &pack_list(run, 1000, 20), &plant],
     );
     b.ok(
         Manufacturer,
         "Ship case 11 to the hospital",
-        &["Ship", &case(11), hospital, "PO-SYN-0005", &plant],
+        &["Ship", &case11, &orgs.hospital, &run.trade_ref(5), &plant],
     );
     b.ok(
         HospitalClerk,
         "Hospital accepts case 11",
-        &["Receive", &case(11), "accept", "", &pharmacy],
+        &["Receive", &case11, "accept", "", &pharmacy],
     );
     b.ok(
         Manufacturer,
         "Manufacturer recalls lot SYNLOT-002",
-        &["RecallLot", &g, "SYNLOT-002", "Synthetic sterility deviation"],
+        &["RecallLot", &g, &lot2, "Synthetic sterility deviation"],
     );
     b.refused(
         Pharmacist,
         409,
         "Dispensing a recalled pack: refused",
-        &["Dispense", &pack(1005), &pharmacy],
+        &["Dispense", &run.pack(1005), &pharmacy],
     );
-    b.query(Certifier, "Verify a genuine pack", &["Verify", &pack(1)]);
+}
+
+fn verification(b: &mut Builder, run: Run) {
+    use Actor::*;
+    b.query(Certifier, "Verify a genuine pack", &["Verify", &run.pack(1)]);
     b.query(
         Certifier,
         "Verify an unknown serial",
-        &["Verify", &format!("(01){g}(21)FAKE0001")],
+        &["Verify", &format!("(01){}(21)FAKE0001", gtin())],
     );
-    b.query(Certifier, "Verify a recalled pack", &["Verify", &pack(1005)]);
+    b.query(Certifier, "Verify a recalled pack", &["Verify", &run.pack(1005)]);
     b.query(
         Certifier,
         "Verify a pack from the excursion case",
-        &["Verify", &pack(150)],
+        &["Verify", &run.pack(150)],
     );
-    b.query(Certifier, "Verify the dispensed pack", &["Verify", &pack(0)]);
+    b.query(Certifier, "Verify the dispensed pack", &["Verify", &run.pack(0)]);
     b.query(
         Certifier,
         "Provenance of the dispensed pack",
-        &["Provenance", &pack(0)],
+        &["Provenance", &run.pack(0)],
     );
-    b.steps
 }

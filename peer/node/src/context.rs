@@ -47,6 +47,10 @@ impl PeerContext for LocalPeer {
         Ok(endorser::process(self.0.clone(), signed, sign).await?)
     }
 
+    fn evaluate_only_function(&self, chaincode: &str, args: &[Vec<u8>]) -> Option<String> {
+        self.0.evaluate_only_function(chaincode, args)
+    }
+
     fn endorsement_requirements(
         &self,
         channel: &str,

@@ -114,7 +114,9 @@ impl Peer {
         self.config.data_dir.join("ledgers").join(channel)
     }
 
-    /// Checks, simulates and (when `sign`) endorses a proposal. CPU-bound: call from a blocking context.
+    /// Checks, simulates and (when `sign`) endorses a proposal. A function the contract declares
+    /// evaluate-only is never endorsed: its response comes back unsigned, as for an evaluate. CPU-bound:
+    /// call from a blocking context.
     pub fn process_proposal(&self, signed: &SignedProposal, sign: bool) -> Result<Endorsed, PeerError> {
         let prop = proposal::parse(signed).map_err(|e| PeerError::BadProposal(e.to_string()))?;
         let ch = self
@@ -137,6 +139,13 @@ impl Peer {
         }
         let (contract, version, collections) =
             self.contract_for(&snap, &checked.proposal.chaincode, &config)?;
+        // Whatever a submitted transaction returns is written into the block: a function the contract
+        // declares evaluate-only is answered but never signed, so no transaction can be built from it.
+        let evaluate_only = evaluate_only_function(contract.as_ref(), &checked.proposal.args);
+        if let (true, Some(f)) = (sign, &evaluate_only) {
+            tracing::debug!(function = %f, tx_id = checked.proposal.tx_id(), "evaluate-only: not endorsed");
+        }
+        let sign = sign && evaluate_only.is_none();
         let access = PrivateAccess {
             collections: collections.clone(),
             local_msp: self.config.msp_id.clone(),
@@ -174,6 +183,12 @@ impl Peer {
             _ => None,
         };
         Ok(Endorsed { response, private })
+    }
+
+    /// The function `args` call on the built-in chaincode `chaincode`, if that contract declares it
+    /// evaluate-only ([`chaincode_api::Contract::evaluate_only`]).
+    pub fn evaluate_only_function(&self, chaincode: &str, args: &[Vec<u8>]) -> Option<String> {
+        evaluate_only_function(self.chaincodes.get(chaincode)?.as_ref(), args)
     }
 
     /// The contract to run for `name` and the version to endorse with: the lifecycle system contract, or
@@ -307,6 +322,15 @@ impl Peer {
         self.trust.replace(certs)?;
         Ok(())
     }
+}
+
+/// The function `args` call, when `contract` declares it evaluate-only.
+fn evaluate_only_function(contract: &dyn chaincode_api::Contract, args: &[Vec<u8>]) -> Option<String> {
+    let call = chaincode_api::Call::parse(args).ok()?;
+    contract
+        .evaluate_only()
+        .contains(&call.function)
+        .then(|| call.function.to_string())
 }
 
 /// The configuration in force at the ledger's tip: the config block the last block points to.

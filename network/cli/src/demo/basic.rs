@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use carechain::launcher::home::Home;
 use carechain::launcher::spec::Topology;
 
@@ -20,6 +20,7 @@ pub async fn run(t: &Topology, home: &Home, story: &mut Story) {
         let (a, b) = (&ch.orgs[0], &ch.orgs[1]);
         let asset = format!("demo-{}-{run_id}", ch.name);
         println!("channel {}: the basic asset contract", ch.name);
+        let last = parking_lot::Mutex::new(None::<String>);
         story
             .step(&format!("{a} User1 creates {asset}"), async {
                 let gw = as_user(t, home, a, "User1").await?;
@@ -31,6 +32,7 @@ pub async fn run(t: &Topology, home: &Home, story: &mut Story) {
                         &none,
                     )
                     .await?;
+                *last.lock() = Some(c.tx_id.clone());
                 Ok(format!(
                     "committed VALID in block {} (tx {}…)",
                     c.block,
@@ -41,6 +43,9 @@ pub async fn run(t: &Topology, home: &Home, story: &mut Story) {
         story
             .step(&format!("{b} User1 reads it through its own peer"), async {
                 let gw = as_user(t, home, b, "User1").await?;
+                // Its peer may be a block behind the creator's: wait until it has committed the write.
+                let tx = last.lock().clone().context("the asset was not created")?;
+                gw.commit_status(&ch.name, &tx).await?;
                 let v = gw
                     .evaluate(&ch.name, "basic", &args(&["ReadAsset", &asset]), &none)
                     .await?;
@@ -62,6 +67,7 @@ pub async fn run(t: &Topology, home: &Home, story: &mut Story) {
                         &none,
                     )
                     .await?;
+                *last.lock() = Some(c.tx_id.clone());
                 Ok(format!(
                     "previous owner {}, committed in block {}",
                     String::from_utf8_lossy(&c.result),
@@ -72,6 +78,8 @@ pub async fn run(t: &Topology, home: &Home, story: &mut Story) {
         story
             .step("its history shows both versions", async {
                 let gw = as_user(t, home, a, "User1").await?;
+                let tx = last.lock().clone().context("nothing was submitted")?;
+                gw.commit_status(&ch.name, &tx).await?;
                 let v = gw
                     .evaluate(&ch.name, "basic", &args(&["GetAssetHistory", &asset]), &none)
                     .await?;

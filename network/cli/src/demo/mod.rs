@@ -4,6 +4,9 @@
 //! channel where the network description deploys that contract.
 
 mod basic;
+mod claims;
+mod records;
+mod supply;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,6 +108,9 @@ pub async fn run(config: PathBuf) -> anyhow::Result<()> {
         home.root.display()
     );
     basic::run(&t, &home, &mut story).await;
+    records::run(&t, &home, &mut story).await;
+    claims::run(&t, &home, &mut story).await;
+    supply::run(&t, &home, &mut story).await;
     if story.failures > 0 {
         bail!("{} of {} demo steps failed", story.failures, story.n);
     }

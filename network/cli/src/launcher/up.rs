@@ -161,15 +161,28 @@ async fn deploy(
         }
     }
     let def = cc.definition(&t.spec.dir)?;
+    let mut approvals = Vec::new();
     for org in orgs {
         let gw = gateway(t, home, org, "Admin").await?;
         let args = vec![
             b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
             def.clone().into_bytes(),
         ];
-        gw.submit_transaction(channel, "_lifecycle", &args, &none)
+        let c = gw
+            .submit_transaction(channel, "_lifecycle", &args, &none)
             .await
             .with_context(|| format!("approving {} on {channel} as {org}", cc.name))?;
+        approvals.push(c.tx_id);
+    }
+    // The commit is endorsed by several orgs' peers: each must have committed every approval, or their
+    // simulations of the commit would disagree.
+    for org in orgs {
+        let gw = gateway(t, home, org, "Admin").await?;
+        for tx in &approvals {
+            gw.commit_status(channel, tx)
+                .await
+                .with_context(|| format!("waiting for {org}'s peer to commit the approvals"))?;
+        }
     }
     let args = vec![b"CommitChaincodeDefinition".to_vec(), def.into_bytes()];
     first
