@@ -8,6 +8,8 @@ need=()
 # RocksDB's Rust bindings run bindgen, which needs libclang.so.
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The analytics store's PostgreSQL tests start a throwaway server from the Debian package.
+dpkg -s postgresql >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   SUDO=""

@@ -3,11 +3,13 @@
 //! Tests drive it through the gateway as users would, and can kill -9 and restart nodes.
 //!
 //! - [`net`]: build, start, kill and restart the network.
+//! - [`cli`]: run the `carechain` binary as an operator (success, refusals, flags for a node).
 //! - [`lifecycle`]: deploy chaincode definitions (approve per org, commit).
 //! - [`probe`]: observe it from outside (blocks with validation codes, state, snapshots, raw clients).
 //! - [`scan`]: look for canaries (marked private strings) in blocks, databases, files and logs.
 //! - [`tamper`]: rewrite signed proposals and transactions the way an attacker or a buggy client would.
 
+pub mod cli;
 pub mod lifecycle;
 pub mod net;
 pub mod probe;

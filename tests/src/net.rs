@@ -41,6 +41,13 @@ pub struct NetSpec {
     /// Named users with ABAC attributes, issued by their org's CA: (org, name, OU `client`|`admin`,
     /// attributes). Their MSP is `users/<name>@<domain>/msp`; [`TestNet::user`] loads them by name.
     pub users: Vec<NamedUser>,
+    /// Application orgs whose crypto material and peer exist (the peer runs) but which are not in the
+    /// channel's genesis configuration: candidates for a config update ([`TestNet::extra_peers`]).
+    pub extra_orgs: Vec<String>,
+    /// Orderers whose crypto material and process configuration exist (orderer `n..n+k` of the orderer
+    /// org; the process runs) but which are not consenters nor listed endpoints of the channel
+    /// ([`TestNet::extra_orderers`]).
+    pub extra_orderers: usize,
 }
 
 /// A named user of the test network's crypto material.
@@ -89,6 +96,8 @@ impl Default for NetSpec {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .to_vec(),
             users: Vec::new(),
+            extra_orgs: Vec::new(),
+            extra_orderers: 0,
         }
     }
 }
@@ -111,6 +120,8 @@ pub struct Node {
     pub admin_msp: PathBuf,
     /// Org's TLS CA.
     pub tls_ca: PathBuf,
+    /// An orderer's cluster (orderer-to-orderer) address.
+    pub cluster: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -133,6 +144,10 @@ pub struct TestNet {
     pub peers: Vec<Node>,
     /// The channel's genesis block.
     pub genesis: Block,
+    /// Peers of [`NetSpec::extra_orgs`], running but not joined (see [`TestNet::promote_peer`]).
+    pub extra_peers: Vec<Node>,
+    /// Orderers of [`NetSpec::extra_orderers`], running but not joined.
+    pub extra_orderers: Vec<Node>,
 }
 
 /// The `carechain` binary next to the test executable (`target/<profile>/carechain`).
@@ -172,31 +187,17 @@ impl TestNet {
         let mut orderers = Vec::new();
         let mut cluster_ports = Vec::new();
         for i in 0..spec.orderers {
-            let name = format!("orderer{i}.orderer.test.local");
-            let home = dir
-                .join("crypto/ordererOrganizations/orderer.test.local/orderers")
-                .join(&name);
-            let mut cfg =
-                OrdererConfig::for_node_home(&name, "OrdererMSP", &home, &dir.join("data").join(&name));
-            cfg.listen_address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-            let cp = free_port()?;
-            cfg.cluster_listen_address = Some(SocketAddr::from(([127, 0, 0, 1], cp)));
-            cluster_ports.push((cp, home));
-            let path = dir.join(format!("{name}.yaml"));
-            std::fs::write(&path, serde_yaml_ng::to_string(&cfg)?)?;
-            orderers.push(node(
-                &dir,
-                &name,
-                "orderer",
-                cfg.listen_address,
-                path,
-                "OrdererMSP",
-                "orderer.test.local",
-                true,
-            ));
+            let (n, port, home) = orderer_node(&dir, i)?;
+            cluster_ports.push((port, home));
+            orderers.push(n);
+        }
+        let mut extra_orderers = Vec::new();
+        for i in spec.orderers..spec.orderers + spec.extra_orderers {
+            extra_orderers.push(orderer_node(&dir, i)?.0);
         }
         let mut peers = Vec::new();
-        for org in &spec.orgs {
+        let mut extra_peers = Vec::new();
+        for (k, org) in spec.orgs.iter().chain(&spec.extra_orgs).enumerate() {
             let d = domain(org);
             let name = format!("peer0.{d}");
             let home = dir
@@ -223,7 +224,7 @@ impl TestNet {
             };
             let path = dir.join(format!("{name}.yaml"));
             std::fs::write(&path, serde_yaml_ng::to_string(&cfg)?)?;
-            peers.push(node(
+            let n = node(
                 &dir,
                 &name,
                 "peer",
@@ -232,7 +233,12 @@ impl TestNet {
                 &format!("{org}MSP"),
                 &d,
                 false,
-            ));
+            );
+            if k < spec.orgs.len() {
+                peers.push(n);
+            } else {
+                extra_peers.push(n);
+            }
         }
         write_configtx(&dir, &spec, &orderers, &peers, &cluster_ports)?;
         let tx = ConfigTx::load(&dir.join("configtx.yaml"))?;
@@ -244,12 +250,20 @@ impl TestNet {
             orderers,
             peers,
             genesis,
+            extra_peers,
+            extra_orderers,
         };
         for i in 0..net.orderers.len() {
             net.start_node("orderer", i)?;
         }
         for i in 0..net.peers.len() {
             net.start_node("peer", i)?;
+        }
+        for i in 0..net.extra_orderers.len() {
+            net.start_node("extra-orderer", i)?;
+        }
+        for i in 0..net.extra_peers.len() {
+            net.start_node("extra-peer", i)?;
         }
         for i in 0..net.orderers.len() {
             net.admin("orderer", i)
@@ -270,11 +284,31 @@ impl TestNet {
     }
 
     fn nodes(&mut self, kind: &str) -> &mut Vec<Node> {
-        if kind == "orderer" {
-            &mut self.orderers
-        } else {
-            &mut self.peers
+        match kind {
+            "orderer" => &mut self.orderers,
+            "extra-orderer" => &mut self.extra_orderers,
+            "extra-peer" => &mut self.extra_peers,
+            _ => &mut self.peers,
         }
+    }
+
+    /// Makes extra peer `j` (its org now in the channel, its peer joined) a regular member: it moves to
+    /// [`TestNet::peers`] and its org to `spec.orgs`; returns its new index.
+    pub fn promote_peer(&mut self, j: usize) -> usize {
+        let n = self.extra_peers.remove(j);
+        let org = self.spec.extra_orgs.remove(j);
+        self.peers.push(n);
+        self.spec.orgs.push(org);
+        self.peers.len() - 1
+    }
+
+    /// Makes extra orderer `j` (now a consenter, joined) a regular orderer; returns its new index.
+    pub fn promote_orderer(&mut self, j: usize) -> usize {
+        let n = self.extra_orderers.remove(j);
+        self.orderers.push(n);
+        self.spec.extra_orderers -= 1;
+        self.spec.orderers += 1;
+        self.orderers.len() - 1
     }
 
     /// Starts (or restarts) a node process and waits until its port accepts connections.
@@ -316,12 +350,13 @@ impl TestNet {
         }
     }
 
-    /// Node `i` of `kind` (`orderer` or `peer`).
+    /// Node `i` of `kind` (`orderer`, `peer`, `extra-orderer` or `extra-peer`).
     pub fn node(&self, kind: &str, i: usize) -> &Node {
-        if kind == "orderer" {
-            &self.orderers[i]
-        } else {
-            &self.peers[i]
+        match kind {
+            "orderer" => &self.orderers[i],
+            "extra-orderer" => &self.extra_orderers[i],
+            "extra-peer" => &self.extra_peers[i],
+            _ => &self.peers[i],
         }
     }
 
@@ -425,7 +460,13 @@ impl TestNet {
     /// Every node's log, labelled, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for (kind, n) in [("orderer", self.orderers.len()), ("peer", self.peers.len())] {
+        let kinds = [
+            ("orderer", self.orderers.len()),
+            ("peer", self.peers.len()),
+            ("extra-orderer", self.extra_orderers.len()),
+            ("extra-peer", self.extra_peers.len()),
+        ];
+        for (kind, n) in kinds {
             for i in 0..n {
                 out.push_str(&format!(
                     "\n===== {} =====\n{}",
@@ -440,13 +481,43 @@ impl TestNet {
 
 impl Drop for TestNet {
     fn drop(&mut self) {
-        for n in self.orderers.iter_mut().chain(self.peers.iter_mut()) {
+        let all = self.orderers.iter_mut().chain(self.peers.iter_mut());
+        for n in all
+            .chain(self.extra_orderers.iter_mut())
+            .chain(self.extra_peers.iter_mut())
+        {
             if let Some(mut c) = n.child.take() {
                 let _ = c.kill();
                 let _ = c.wait();
             }
         }
     }
+}
+
+/// Orderer `i` of the orderer org: its node (not started) and its cluster port and home directory.
+fn orderer_node(dir: &Path, i: usize) -> anyhow::Result<(Node, u16, PathBuf)> {
+    let name = format!("orderer{i}.orderer.test.local");
+    let home = dir
+        .join("crypto/ordererOrganizations/orderer.test.local/orderers")
+        .join(&name);
+    let mut cfg = OrdererConfig::for_node_home(&name, "OrdererMSP", &home, &dir.join("data").join(&name));
+    cfg.listen_address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let cp = free_port()?;
+    cfg.cluster_listen_address = Some(SocketAddr::from(([127, 0, 0, 1], cp)));
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, serde_yaml_ng::to_string(&cfg)?)?;
+    let mut n = node(
+        dir,
+        &name,
+        "orderer",
+        cfg.listen_address,
+        path,
+        "OrdererMSP",
+        "orderer.test.local",
+        true,
+    );
+    n.cluster = cfg.cluster_listen_address;
+    Ok((n, cp, home))
 }
 
 fn tls_to(n: &Node) -> anyhow::Result<ClientTls> {
@@ -486,6 +557,7 @@ fn node(
         tls_ca: org_dir
             .join("msp/tlscacerts")
             .join(format!("tlsca.{domain}-cert.pem")),
+        cluster: None,
         child: None,
     }
 }
@@ -494,11 +566,11 @@ fn write_crypto_spec(dir: &Path, spec: &NetSpec) -> anyhow::Result<()> {
     let mut y = String::from(
         "OrdererOrgs:\n  - Name: Orderer\n    Domain: orderer.test.local\n    MSPID: OrdererMSP\n    Specs:\n",
     );
-    for i in 0..spec.orderers {
+    for i in 0..spec.orderers + spec.extra_orderers {
         y.push_str(&format!("      - Hostname: orderer{i}\n"));
     }
     y.push_str("PeerOrgs:\n");
-    for org in &spec.orgs {
+    for org in spec.orgs.iter().chain(&spec.extra_orgs) {
         y.push_str(&format!(
             "  - Name: {org}\n    Domain: {}\n    MSPID: {org}MSP\n    Template:\n      Count: 1\n    Users:\n      Count: 2\n",
             domain(org)

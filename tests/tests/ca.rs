@@ -9,10 +9,9 @@
 //!    `role=insurer` may do, which the insurer clerk then does).
 //! 3. The doctor's first certificate is revoked and the CRL put into channel configuration: a config
 //!    update computed from the orderer's config and signed by both orgs' admins (Org1's is the
-//!    CA-enrolled admin), submitted to the orderer. Until the ordering service processes config updates
-//!    (it answers "not yet available" today) the same configuration is checked in a channel created with
-//!    the CRL. There the certificate is refused by both peers' gateways and by the orderer; the
-//!    re-enrolled certificate keeps working; the revoked one can no longer re-enroll.
+//!    CA-enrolled admin), submitted to the orderer. The certificate is then refused by both peers'
+//!    gateways and by the orderer; the re-enrolled certificate keeps working; the revoked one can no
+//!    longer re-enroll.
 //! 4. A second CA runs as an intermediate signed by a root, delegates registration to a ward admin who
 //!    may register nurses but not doctors, survives a restart, and issues TLS certificates.
 
@@ -26,11 +25,10 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use carechain_channel::configtx::ConfigTx;
-use carechain_channel::genesis::{build_config, genesis_block};
 use carechain_crypto::msp::{Identity, MspManager, SigningIdentity, load_msp};
 use carechain_crypto::{CertificateAuthority, NodeOu, Subject, Validity};
 use carechain_proto::common::Status as FabricStatus;
+use carechain_tests::cli::{carechain, ok, refused};
 use carechain_tests::tamper::with_creator;
 use carechain_tests::{NetSpec, TestNet, args};
 
@@ -132,39 +130,6 @@ impl Drop for CaProcess {
     }
 }
 
-fn carechain<S: AsRef<std::ffi::OsStr>>(a: &[S]) -> Output {
-    Command::new(carechain_tests::net::binary().unwrap())
-        .args(a)
-        .env("CARECHAIN_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output, what: &str) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "{what} failed:\n{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
-/// The command failed; returns its stderr, which must name every needle.
-fn refused(o: &Output, what: &str, needles: &[&str]) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(
-        !o.status.success(),
-        "{what} should have been refused:\n{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    for n in needles {
-        assert!(err.contains(n), "{what}: error does not name {n:?}:\n{err}");
-    }
-    eprintln!("{what}: {}", err.trim());
-    err
-}
-
 fn openssl_verify(cafile: &Path, untrusted: Option<&Path>, cert: &Path, purpose: Option<&str>) {
     let mut c = Command::new("openssl");
     c.arg("verify").arg("-CAfile").arg(cafile);
@@ -219,36 +184,17 @@ async fn submit_asset(
     .map_err(|e| e.to_string())
 }
 
-/// Makes Org1's CRL part of channel configuration and returns the channel where it is in force. The
-/// Fabric way: a config update of the channel (computed from the orderer's current config, signed by
-/// Org1's CA-enrolled admin and Org2's admin, submitted to the orderer). While the ordering service
-/// refuses config updates ("not yet available"), the CRL is checked instead in a channel created with
-/// it in Org1's MSP (`msp/crls/`), which is the same configuration the update produces.
+/// Makes Org1's CRL part of the channel's configuration, the Fabric way: a config update computed from
+/// the orderer's current config, signed by Org1's CA-enrolled admin and Org2's admin, submitted to the
+/// orderer; returns once every peer has committed it.
 async fn put_crl_in_channel(net: &TestNet, admin_msp: &str, crl: &Path) -> String {
     let s = |p: &Path| p.display().to_string();
-    let root = net.root.path();
-    let orderer = net.node("orderer", 0);
-    let update = root.join("crl-update.pb");
-    let node_args = |msp_dir: &str| -> Vec<String> {
-        [
-            "--address",
-            &orderer.address.to_string(),
-            "--msp-dir",
-            msp_dir,
-            "--msp-id",
-            "Org1MSP",
-            "--tls-ca",
-            &s(&orderer.tls_ca),
-            "--server-name",
-            "127.0.0.1",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let update = net.root.path().join("crl-update.pb");
+    let flags = net.node_flags("orderer", 0, Path::new(admin_msp), "Org1MSP");
     let mut a: Vec<String> = ["channel", "update", "--channel", CH, "--output", &s(&update)]
         .map(String::from)
         .to_vec();
-    a.extend(node_args(admin_msp));
+    a.extend(flags.iter().cloned());
     a.extend(["crl", "--org", "Org1", "--crl", &s(crl)].map(String::from));
     ok(&carechain(&a), "channel update crl");
     for (dir, id) in [
@@ -270,99 +216,13 @@ async fn put_crl_in_channel(net: &TestNet, admin_msp: &str, crl: &Path) -> Strin
     let mut a: Vec<String> = ["channel", "submit-update", "--file", &s(&update)]
         .map(String::from)
         .to_vec();
-    a.extend(node_args(admin_msp));
+    a.extend(flags);
     let height = net.height(0).await.unwrap();
-    let o = carechain(&a);
-    if o.status.success() {
-        net.wait_height(height + 1, Duration::from_secs(20))
-            .await
-            .unwrap();
-        return CH.to_string();
-    }
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(err.contains("not yet available"), "submit-update failed: {err}");
-    eprintln!(
-        "NOTE: the orderer refuses config updates ({}); checking the CRL in a channel created with it",
-        err.trim()
-    );
-    channel_with_crl(net, crl).await
-}
-
-/// A new channel whose genesis configuration carries Org1's CRL, joined by every node, with `basic`.
-async fn channel_with_crl(net: &TestNet, crl: &Path) -> String {
-    let name = "crlchannel";
-    let root = net.root.path();
-    let crls = root.join("crypto/peerOrganizations/org1.test.local/msp/crls");
-    std::fs::create_dir_all(&crls).unwrap();
-    std::fs::copy(crl, crls.join("org1.crl.pem")).unwrap();
-    let tx = ConfigTx::load(&root.join("configtx.yaml")).unwrap();
-    let block = genesis_block(name, build_config(&tx, "Test", name).unwrap());
-    net.admin("orderer", 0)
-        .await
-        .unwrap()
-        .join(block.clone(), None)
+    ok(&carechain(&a), "submit-update");
+    net.wait_height(height + 1, Duration::from_secs(20))
         .await
         .unwrap();
-    for i in 0..net.peers.len() {
-        net.admin("peer", i)
-            .await
-            .unwrap()
-            .join(block.clone(), None)
-            .await
-            .unwrap();
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while net
-        .admin("orderer", 0)
-        .await
-        .unwrap()
-        .info(name)
-        .await
-        .map(|i| i.role)
-        .unwrap_or_default()
-        != "leader"
-    {
-        assert!(Instant::now() < deadline, "no leader for {name}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let def = r#"{"name":"basic","version":"1.0","sequence":1,"endorsement_policy":{"channel_reference":"/Channel/Application/Endorsement"}}"#;
-    let none = BTreeMap::new();
-    for i in 0..net.peers.len() {
-        let gw = net.gateway(i, "Admin").await.unwrap();
-        let call = vec![
-            b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
-            def.as_bytes().to_vec(),
-        ];
-        gw.submit_transaction(name, "_lifecycle", &call, &none)
-            .await
-            .unwrap();
-    }
-    let gw = net.gateway(0, "Admin").await.unwrap();
-    let call = vec![b"CommitChaincodeDefinition".to_vec(), def.as_bytes().to_vec()];
-    let done = gw
-        .submit_transaction(name, "_lifecycle", &call, &none)
-        .await
-        .unwrap();
-    for i in 0..net.peers.len() {
-        while net
-            .admin("peer", i)
-            .await
-            .unwrap()
-            .info(name)
-            .await
-            .unwrap()
-            .info
-            .map_or(0, |x| x.height)
-            <= done.block
-        {
-            assert!(
-                Instant::now() < deadline + Duration::from_secs(30),
-                "peer {i} lags on {name}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    name.to_string()
+    CH.to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

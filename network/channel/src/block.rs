@@ -173,6 +173,22 @@ pub fn last_config_index(block: &Block) -> Result<u64, BlockError> {
     }
 }
 
+/// The header type of an envelope (`None` when it does not decode).
+pub fn envelope_type(raw: &[u8]) -> Option<i32> {
+    use carechain_proto::common::{ChannelHeader, Envelope, Payload};
+    let env = Envelope::decode(raw).ok()?;
+    let payload = Payload::decode(env.payload).ok()?;
+    let ch = ChannelHeader::decode(payload.header?.channel_header).ok()?;
+    Some(ch.r#type)
+}
+
+/// Whether `block` is a config block: exactly one envelope, of header type CONFIG (the ordering
+/// service cuts config transactions into blocks of their own).
+pub fn is_config_block(block: &Block) -> bool {
+    let data = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+    matches!(data, [only] if envelope_type(only) == Some(carechain_proto::common::HeaderType::Config as i32))
+}
+
 /// Checks a block's own consistency (data hash) and its link to the previous block's header hash.
 pub fn check_chain(block: &Block, prev_hash: Option<&[u8; 32]>) -> Result<(), BlockError> {
     let header = block.header.as_ref().ok_or(BlockError::Missing("header"))?;
@@ -265,6 +281,49 @@ mod tests {
             check_chain(&bad, Some(&h0)),
             Err(BlockError::DataHash { number: 1 })
         );
+    }
+
+    #[test]
+    fn config_blocks_are_recognised_by_their_only_envelope() {
+        use carechain_proto::common::{ChannelHeader, Envelope, Header, HeaderType, Payload};
+        let env = |t: HeaderType| -> Bytes {
+            let ch = ChannelHeader {
+                r#type: t as i32,
+                channel_id: "care".into(),
+                ..Default::default()
+            };
+            let payload = Payload {
+                header: Some(Header {
+                    channel_header: ch.encode_to_vec().into(),
+                    signature_header: Bytes::new(),
+                }),
+                data: Bytes::new(),
+            };
+            Envelope {
+                payload: payload.encode_to_vec().into(),
+                signature: Bytes::new(),
+            }
+            .encode_to_vec()
+            .into()
+        };
+        assert!(is_config_block(&new_block(
+            4,
+            &[1; 32],
+            vec![env(HeaderType::Config)]
+        )));
+        assert!(!is_config_block(&new_block(
+            4,
+            &[1; 32],
+            vec![env(HeaderType::EndorserTransaction)]
+        )));
+        let two = vec![env(HeaderType::Config), env(HeaderType::Config)];
+        assert!(!is_config_block(&new_block(4, &[1; 32], two)));
+        assert!(!is_config_block(&new_block(
+            4,
+            &[1; 32],
+            vec![Bytes::from_static(b"junk")]
+        )));
+        assert_eq!(envelope_type(b"junk"), None);
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub enum ConfigError {
     /// A policy is malformed.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// A configuration update is well formed but its signatures do not authorize it: a signature
+    /// does not verify, or the signers do not satisfy a changed element's modification policy. The
+    /// message names the element, the policy and who signed.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// Checks a channel name against Fabric's rule: lowercase letters, digits, `.` and `-`, starting with a

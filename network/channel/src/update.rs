@@ -260,7 +260,7 @@ fn signers(
                 &s.signature,
                 now,
             )
-            .map_err(|e| ConfigError::Invalid(format!("config update signature rejected: {e}")))?;
+            .map_err(|e| ConfigError::Forbidden(format!("config update signature rejected: {e}")))?;
         if !out.iter().any(|o| o.id() == id.id()) {
             out.push(id);
         }
@@ -326,7 +326,7 @@ impl Check<'_> {
         };
         self.config
             .evaluate(&path, self.signers)
-            .map_err(|e| ConfigError::Invalid(format!("modifying {what} requires {path}: {e}")))
+            .map_err(|e| ConfigError::Forbidden(format!("modifying {what} requires {path}: {e}")))
     }
 
     fn merge(

@@ -98,8 +98,11 @@ fn adding_an_org_needs_a_majority_of_admins() {
     assert_eq!(w.groups["Application"].groups["HospitalB"].version, 0);
     let mut env = envelope(&f, &desired);
     sign(&mut env, &admin(&f, "a.u.local", "HospitalAMSP"));
-    let e = authorize(&f.two, &env, now()).unwrap_err().to_string();
+    let err = authorize(&f.two, &env, now()).unwrap_err();
+    assert!(matches!(err, ConfigError::Forbidden(_)), "{err:?}");
+    let e = err.to_string();
     assert!(e.contains("/Channel/Application/Admins"), "{e}");
+    assert!(e.contains("HospitalAMSP"), "the message names who signed: {e}");
     sign(&mut env, &admin(&f, "i.u.local", "InsurerMSP"));
     let next = authorize(&f.two, &env, now()).unwrap();
     assert_eq!(next.sequence, 1);

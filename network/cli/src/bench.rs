@@ -1,8 +1,9 @@
 //! `carechain bench`: a load generator that speaks only the Fabric Gateway protocol. It drives the
-//! `basic` contract through its asset-transfer-basic functions (so the same load runs against any
-//! Fabric 2.4+ peer with `--profile`), from many concurrent clients, closed loop or at a fixed rate,
-//! and reports throughput, latency percentiles, validation codes and its own CPU per transaction, as a
-//! table and as JSON.
+//! `basic` contract through its asset-transfer-basic functions, or the `private` contract through
+//! asset-transfer-private-data's `CreateAsset` (private data from the transient map), so the same load
+//! runs against any Fabric 2.4+ peer with `--profile`. Many concurrent clients run closed loop or at a
+//! fixed rate; it reports throughput, latency percentiles, validation codes and its own CPU per
+//! transaction, as a table and as JSON.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +22,20 @@ pub enum Workload {
     Write,
     /// `ReadAsset` of a seeded asset (Evaluate only).
     Read,
+    /// `private` `CreateAsset` with a fresh id, its properties in the transient map: private writes to
+    /// `assetCollection` (disseminated to the other member org's peer) and the caller's org collection,
+    /// only hashes in the block.
+    PrivateWrite,
+}
+
+impl Workload {
+    /// The chaincode a workload calls when `--chaincode` is not given.
+    fn default_chaincode(self) -> &'static str {
+        match self {
+            Workload::Write | Workload::Read => "basic",
+            Workload::PrivateWrite => "private",
+        }
+    }
 }
 
 /// Bench settings.
@@ -32,9 +47,9 @@ pub struct BenchArgs {
     /// Channel.
     #[arg(long, default_value = "care")]
     pub channel: String,
-    /// Chaincode.
-    #[arg(long, default_value = "basic")]
-    pub chaincode: String,
+    /// Chaincode (default: `basic`, or `private` for `--workload private-write`).
+    #[arg(long)]
+    pub chaincode: Option<String>,
     /// Organization whose gateway and `User1` the clients use (local network).
     #[arg(long)]
     pub org: Option<String>,
@@ -63,7 +78,7 @@ pub struct BenchArgs {
     /// Target rate in transactions per second (open loop); closed loop when absent.
     #[arg(long)]
     pub rate: Option<u64>,
-    /// Size of each written asset's color field, in bytes.
+    /// Size of each written asset's color field, in bytes (private data for `private-write`).
     #[arg(long, default_value_t = 32)]
     pub payload: usize,
     /// Endorse on these organizations only (default: the gateway plans from the policy).
@@ -72,6 +87,15 @@ pub struct BenchArgs {
     /// Also write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+}
+
+impl BenchArgs {
+    /// The chaincode to call.
+    pub fn chaincode(&self) -> &str {
+        self.chaincode
+            .as_deref()
+            .unwrap_or(self.workload.default_chaincode())
+    }
 }
 
 /// Outcome counts and latencies.
@@ -165,7 +189,7 @@ async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<S
             let key = format!("bench-seed-{}", n % 100);
             gw.evaluate(
                 &args.channel,
-                &args.chaincode,
+                args.chaincode(),
                 &[b"ReadAsset".to_vec(), key.into_bytes()],
                 &none,
             )
@@ -179,19 +203,41 @@ async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<S
                 .iter()
                 .map(|s| s.as_bytes().to_vec())
                 .collect();
-            let p = gw.proposal(&args.channel, &args.chaincode, &a, &none);
-            let prepared = gw
-                .endorse(&args.channel, &p, &args.endorsing_orgs)
-                .await
-                .map_err(short)?;
-            gw.submit(&prepared).await.map_err(short)?;
-            let (code, _) = gw
-                .commit_status(&args.channel, &prepared.tx_id)
-                .await
-                .map_err(short)?;
-            Ok(code.as_str_name().to_string())
+            submit_and_wait(gw, args, &a, &none).await
+        }
+        Workload::PrivateWrite => {
+            let props = serde_json::json!({
+                "objectType": "asset",
+                "assetID": id,
+                "color": "x".repeat(args.payload.max(1)),
+                "size": 5,
+                "appraisedValue": 100,
+            });
+            let transient =
+                BTreeMap::from([("asset_properties".to_string(), props.to_string().into_bytes())]);
+            submit_and_wait(gw, args, &[b"CreateAsset".to_vec()], &transient).await
         }
     }
+}
+
+/// Endorse, submit and wait for the commit status of one transaction.
+async fn submit_and_wait(
+    gw: &GatewayClient,
+    args: &BenchArgs,
+    a: &[Vec<u8>],
+    transient: &BTreeMap<String, Vec<u8>>,
+) -> Result<String, String> {
+    let p = gw.proposal(&args.channel, args.chaincode(), a, transient);
+    let prepared = gw
+        .endorse(&args.channel, &p, &args.endorsing_orgs)
+        .await
+        .map_err(short)?;
+    gw.submit(&prepared).await.map_err(short)?;
+    let (code, _) = gw
+        .commit_status(&args.channel, &prepared.tx_id)
+        .await
+        .map_err(short)?;
+    Ok(code.as_str_name().to_string())
 }
 
 fn short(e: ClientError) -> String {
@@ -206,7 +252,7 @@ async fn seed(gw: &GatewayClient, args: &BenchArgs) -> anyhow::Result<()> {
         let exists = gw
             .evaluate(
                 &args.channel,
-                &args.chaincode,
+                args.chaincode(),
                 &[b"AssetExists".to_vec(), id.clone().into_bytes()],
                 &none,
             )
@@ -218,7 +264,7 @@ async fn seed(gw: &GatewayClient, args: &BenchArgs) -> anyhow::Result<()> {
             .iter()
             .map(|s| s.as_bytes().to_vec())
             .collect();
-        gw.submit_transaction(&args.channel, &args.chaincode, &a, &none)
+        gw.submit_transaction(&args.channel, args.chaincode(), &a, &none)
             .await
             .context("seeding assets for the read workload")?;
     }
@@ -238,7 +284,7 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::R
         "\ncarechain bench: {:?} on {}/{}, {} clients, {:.1} s",
         args.workload,
         args.channel,
-        args.chaincode,
+        args.chaincode(),
         args.clients,
         elapsed.as_secs_f64()
     );
@@ -275,7 +321,7 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::R
         let j = serde_json::json!({
             "workload": args.workload,
             "channel": args.channel,
-            "chaincode": args.chaincode,
+            "chaincode": args.chaincode(),
             "clients": args.clients,
             "rate": args.rate,
             "payload_bytes": args.payload,

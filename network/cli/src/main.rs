@@ -2,6 +2,7 @@
 //! material (`carechain-crypto`), nodes (`carechain-peer`, `carechain-orderer`), clients of the gateway
 //! (`carechain-gateway`). Errors here are `anyhow`, printed with their full cause chain.
 
+mod analytics_cmd;
 mod bench;
 mod bench_target;
 mod ca_cmd;
@@ -70,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: ca_cmd::CaCommand,
     },
+    /// The off-chain de-identified dataset: sync it from a channel; query, export and report (analysts).
+    Analytics {
+        #[command(subcommand)]
+        command: analytics_cmd::AnalyticsCommand,
+    },
 }
 
 fn run_async(cmd: Command) -> anyhow::Result<()> {
@@ -85,6 +91,7 @@ fn run_async(cmd: Command) -> anyhow::Result<()> {
             Command::Demo { config } => demo::run(config).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Ca { command } => ca_cmd::run(command).await,
+            Command::Analytics { command } => analytics_cmd::run(command).await,
             Command::Crypto { command } => crypto::run(command),
         }
     })

@@ -1,5 +1,6 @@
 //! `carechain.admin.Admin` on the orderer: channel participation (join a channel from its genesis
-//! block, list channels, channel status) and log control. Joining is what puts an orderer into a
+//! block or, for an orderer added to a running channel, from a later config block; list channels,
+//! channel status) and log control. Joining is what puts an orderer into a
 //! channel's endorse → order → validate pipeline; without it Broadcast and Deliver answer NOT_FOUND.
 //!
 //! Every request is signed by an admin of the orderer's own organization — validated with the node's
@@ -21,7 +22,8 @@ use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use crate::OrdererError;
-use crate::registry::{ChannelHandle, Registry};
+use crate::handle::ChannelHandle;
+use crate::registry::Registry;
 
 /// Runtime control of the process's log filter, provided by the binary that owns the subscriber.
 pub trait LogControl: Send + Sync {
@@ -110,7 +112,7 @@ pub fn channel_info(channel: &ChannelHandle) -> Result<ChannelInfoResponse, Orde
         }),
         member_msp_ids: config.msps.msp_ids().map(str::to_string).collect(),
         config_sequence: config.sequence,
-        role: channel.consensus().role().as_str().to_string(),
+        role: channel.role(),
     })
 }
 
@@ -126,7 +128,7 @@ impl Admin for AdminService {
         let block = join
             .config_block
             .ok_or_else(|| OrdererError::BadRequest("JoinChannel carries no config block".into()))?;
-        let channel = self.registry.join(block).await?;
+        let channel = self.registry.join(block, join.latest_config_block).await?;
         Ok(Response::new(JoinChannelResponse {
             channel_id: channel.id().to_string(),
             height: channel.store().height(),

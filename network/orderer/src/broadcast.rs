@@ -4,18 +4,19 @@
 //!
 //! Checks, cheapest first: the headers decode (BAD_REQUEST naming the part), the channel is served
 //! (NOT_FOUND), payload + signature fit the channel's `AbsoluteMaxBytes` (REQUEST_ENTITY_TOO_LARGE),
-//! the header type is ENDORSER_TRANSACTION (BAD_REQUEST; config updates arrive with the channels
-//! feature), the timestamp is within 15 minutes (BAD_REQUEST), the creator is a valid channel identity
-//! whose signature verifies and who satisfies `/Channel/Writers` (FORBIDDEN, with the MSP or policy
-//! error), and consensus takes it (SERVICE_UNAVAILABLE otherwise). Signature checks of several
-//! envelopes of one stream run in parallel on the blocking pool; submission to consensus keeps the
-//! stream's order.
+//! the header type is ENDORSER_TRANSACTION or CONFIG_UPDATE (BAD_REQUEST otherwise), the timestamp is
+//! within 15 minutes (BAD_REQUEST), the creator is a valid channel identity whose signature verifies
+//! and who satisfies `/Channel/Writers` (FORBIDDEN, with the MSP or policy error). A CONFIG_UPDATE is
+//! then authorized against the current configuration — BAD_REQUEST for a stale or malformed update,
+//! FORBIDDEN naming the policy that failed and who signed — and becomes a CONFIG transaction signed by
+//! this orderer ([`crate::msgprocessor`]). Last, consensus takes it (SERVICE_UNAVAILABLE otherwise, or
+//! when this orderer is not a consenter of the channel). Checks of several envelopes of one stream run
+//! in parallel on the blocking pool; submission to consensus keeps the stream's order.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use carechain_proto::common::{Envelope, HeaderType, Status};
 use carechain_proto::orderer::BroadcastResponse;
 use futures::{Stream, StreamExt};
@@ -23,15 +24,13 @@ use prost::Message;
 use tokio::sync::watch;
 
 use crate::OrdererError;
-use crate::envelope::{Access, SignedEnvelope, authenticate};
-use crate::registry::{ChannelHandle, Registry};
+use crate::envelope::SignedEnvelope;
+use crate::handle::ChannelHandle;
+use crate::msgprocessor::{Submitted, check_normal, config_update};
+use crate::registry::Registry;
 
 /// Envelopes of one stream being verified at once.
 const VERIFY_AHEAD: usize = 16;
-
-/// The refusal for CONFIG_UPDATE envelopes until channel updates exist.
-pub const CONFIG_UPDATES_UNAVAILABLE: &str =
-    "config updates are handled by the channels feature, not yet available";
 
 /// The response stream of one Broadcast call.
 pub type BroadcastStream = Pin<Box<dyn Stream<Item = Result<BroadcastResponse, tonic::Status>> + Send>>;
@@ -81,7 +80,10 @@ impl Broadcast {
             .buffered(VERIFY_AHEAD)
             .then(|checked| async move {
                 let outcome = match checked? {
-                    Ok((channel, envelope)) => channel.consensus().submit(envelope).await,
+                    Ok((channel, envelope)) => match channel.consensus() {
+                        Ok(consensus) => consensus.submit(envelope).await,
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 Ok(response(outcome))
@@ -89,15 +91,16 @@ impl Broadcast {
         Box::pin(responses)
     }
 
-    /// Everything but the submission: returns the channel and the envelope bytes to order.
-    async fn check(&self, envelope: Envelope) -> Result<(Arc<ChannelHandle>, Bytes), OrdererError> {
+    /// Everything but the submission: returns the channel and what to order.
+    async fn check(&self, envelope: Envelope) -> Result<(Arc<ChannelHandle>, Submitted), OrdererError> {
         let parsed = SignedEnvelope::parse(&envelope)?;
         let channel = self
             .registry
             .get(parsed.channel_id())
             .ok_or_else(|| OrdererError::ChannelNotFound(parsed.channel_id().to_string()))?;
+        let config = channel.config();
         let size = envelope.payload.len() + envelope.signature.len();
-        let max = channel.config().orderer.batch_size.absolute_max_bytes;
+        let max = config.orderer.batch_size.absolute_max_bytes;
         if size > max as usize {
             return Err(OrdererError::TooLarge {
                 channel: channel.id().to_string(),
@@ -105,26 +108,37 @@ impl Broadcast {
                 max,
             });
         }
-        match parsed.header_type()? {
-            HeaderType::EndorserTransaction => {}
-            HeaderType::ConfigUpdate => {
-                return Err(OrdererError::BadRequest(CONFIG_UPDATES_UNAVAILABLE.into()));
-            }
+        let is_config = match parsed.header_type()? {
+            HeaderType::EndorserTransaction => false,
+            HeaderType::ConfigUpdate => true,
             other => {
                 return Err(OrdererError::BadRequest(format!(
-                    "header type {} cannot be broadcast: the orderer orders ENDORSER_TRANSACTION envelopes",
+                    "header type {} cannot be broadcast: the orderer orders ENDORSER_TRANSACTION and CONFIG_UPDATE envelopes (it creates CONFIG transactions itself)",
                     other.as_str_name()
                 )));
             }
-        }
-        parsed.check_timestamp(SystemTime::now())?;
-        let config = channel.config().clone();
-        tokio::task::spawn_blocking(move || authenticate(&config, &parsed, Access::Write))
-            .await
-            .map_err(|e| OrdererError::Internal(format!("signature check task failed: {e}")))??;
-        // The signature covers `payload`, kept byte for byte; the envelope around it is two bytes
-        // fields, whose encoding is canonical.
-        Ok((channel, envelope.encode_to_vec().into()))
+        };
+        let now = SystemTime::now();
+        parsed.check_timestamp(now)?;
+        let seq = config.sequence;
+        let signer = self.registry.signer().clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            if is_config {
+                config_update(&config, &parsed, &signer, now)
+            } else {
+                // The signature covers `payload`, kept byte for byte; the envelope around it is two
+                // bytes fields, whose encoding is canonical.
+                check_normal(&config, &parsed).map(|()| envelope.encode_to_vec().into())
+            }
+        })
+        .await
+        .map_err(|e| OrdererError::Internal(format!("signature check task failed: {e}")))??;
+        let submitted = Submitted {
+            envelope: checked,
+            config_seq: seq,
+            is_config,
+        };
+        Ok((channel, submitted))
     }
 }
 

@@ -32,6 +32,7 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::OrdererError;
+use crate::msgprocessor::Submitted;
 
 /// This node's part in the channel's consensus.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,8 +80,9 @@ pub enum ConsensusEvent {
 /// when a channel starts and given to the implementation's constructor.
 #[derive(Debug, Clone)]
 pub struct ChainLink {
-    /// Envelopes for the leader's block cutter, in the order the leader received them.
-    pub tx_ordered: mpsc::Sender<Bytes>,
+    /// Envelopes for the leader's block cutter, in the order the leader received them, each with the
+    /// configuration sequence it was checked against.
+    pub tx_ordered: mpsc::Sender<Submitted>,
     /// Committed blocks and role changes. Unbounded because the chain also proposes into consensus:
     /// a bounded queue could deadlock the two; the chain's in-flight limit bounds it in practice.
     pub tx_events: mpsc::UnboundedSender<ConsensusEvent>,
@@ -98,7 +100,7 @@ pub trait Consensus: Send + Sync + std::fmt::Debug {
     /// forwards it to the leader over the cluster port; Raft must return
     /// [`OrdererError::Unavailable`] when there is no leader or the leader cannot be reached, which
     /// Broadcast answers with `SERVICE_UNAVAILABLE` so the client retries.
-    fn submit(&self, envelope: Bytes) -> BoxFuture<'_, Result<(), OrdererError>>;
+    fn submit(&self, envelope: Submitted) -> BoxFuture<'_, Result<(), OrdererError>>;
 
     /// Replicates a block the leader's chain created (called in order, only while this node reports
     /// `Role::Leader`). Must not block: Raft hands it to its proposer task. A block that does not

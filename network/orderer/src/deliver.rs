@@ -6,7 +6,9 @@
 //! `/Channel/Readers` (FORBIDDEN otherwise). The blocks from `start` to `stop` are streamed, waiting for
 //! new blocks (BLOCK_UNTIL_READY) or answering NOT_FOUND at the first missing one (FAIL_IF_NOT_READY),
 //! then a SUCCESS status; the stream then takes the next request. A session stops serving an identity
-//! whose certificate expires mid-stream, as Fabric does.
+//! whose certificate expires mid-stream, as Fabric does. On an orderer that is no longer a consenter of
+//! the channel the blocks it has are served, and a request waiting for a later one ends with
+//! SERVICE_UNAVAILABLE (Fabric's halted chain), so peers move to a consenter.
 
 use std::sync::Arc;
 
@@ -21,7 +23,8 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::OrdererError;
 use crate::envelope::{Access, SignedEnvelope, authenticate};
-use crate::registry::{ChannelHandle, Registry};
+use crate::handle::ChannelHandle;
+use crate::registry::Registry;
 
 /// Responses buffered per stream before the session waits for the client to read.
 const DELIVER_BUFFER: usize = 8;
@@ -180,7 +183,7 @@ impl Session {
         let seek = SeekInfo::decode(parsed.data.clone()).map_err(|e| {
             OrdererError::BadRequest(format!("envelope data is not an orderer.SeekInfo: {e}"))
         })?;
-        let config = channel.config().clone();
+        let config = channel.config();
         let identity = tokio::task::spawn_blocking(move || authenticate(&config, &parsed, Access::Read))
             .await
             .map_err(|e| OrdererError::Internal(format!("signature check task failed: {e}")))??;
@@ -209,7 +212,12 @@ impl Session {
                 tokio::select! {
                     changed = height.wait_for(|h| *h > number) => {
                         if changed.is_err() {
-                            return Err(OrdererError::Unavailable(format!("the chain of channel {} stopped", channel.id())).into());
+                            // A removed consenter's chain ends: the requester moves to a consenter.
+                            let e = match channel.raft() {
+                                None => channel.not_a_consenter(),
+                                Some(_) => OrdererError::Unavailable(format!("the chain of channel {} stopped", channel.id())),
+                            };
+                            return Err(e.into());
                         }
                     }
                     _ = crate::stop_requested(&mut shutdown) => return Err(End::Closed),

@@ -9,6 +9,8 @@
 //! - [`cutter`]: Fabric's block-cutting rules (count, preferred bytes, timeout decisions).
 //! - [`ordering`]: block numbering and hash chaining, leader/follower state, block signing.
 //! - [`envelope`]: header parsing, clock-skew bound, creator signature and channel policy checks.
+//! - [`msgprocessor`]: per message kind, what is checked before ordering (and again after a config
+//!   change); config updates become CONFIG transactions.
 //!
 //! Async shells and storage:
 //! - [`consensus`]: the seam between the chain and consensus (the [`consensus::Consensus`] trait).
@@ -17,6 +19,8 @@
 //! - [`chain`]: one actor per channel: cutter + batch timer on the leader, sign-and-append everywhere.
 //! - [`store`]: one RocksDB block store per channel, crash-consistent appends.
 //! - [`registry`]: the served channels; joining, reopening, and the per-channel wiring.
+//! - [`handle`]: one served channel (configuration in force, consensus while a consenter) and how it
+//!   follows config blocks; [`join`]: joining from a genesis or a later config block.
 //! - [`broadcast`], [`deliver`], [`admin`]: the gRPC surfaces.
 //! - [`node`]: [`OrdererNode::start`] → [`RunningOrderer`], ports, TLS and graceful shutdown.
 //! - [`config`] and [`error`]: [`OrdererConfig`] and the crate's one error type with its status mapping.
@@ -30,6 +34,9 @@ pub mod cutter;
 pub mod deliver;
 pub mod envelope;
 pub mod error;
+pub mod handle;
+pub mod join;
+pub mod msgprocessor;
 pub mod node;
 pub mod ordering;
 pub mod raft;

@@ -2,6 +2,11 @@
 //! numbered and hash-chained, and when the batch timer runs. It sits between consensus and the block
 //! store in endorse → order → validate.
 //!
+//! A config transaction is cut into a block of its own (whatever is pending is cut first), and while
+//! that block is in flight the leader takes no further envelopes, as Fabric's etcdraft does: the next
+//! envelope is cut under the configuration the config block installs (the chain re-checks envelopes
+//! checked against an older one), never behind a configuration it was not checked against.
+//!
 //! The model is Fabric's etcdraft: the **leader** feeds envelopes (in the order it received them) to
 //! the [`BlockCutter`], turns each finished batch into the next block with a [`BlockCreator`] and
 //! proposes it to consensus; the creator chains proposals on top of each other, so several blocks can
@@ -14,7 +19,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use carechain_channel::block::{check_chain, header_hash, new_block, set_signature, signed_bytes};
+use carechain_channel::block::{
+    check_chain, header_hash, is_config_block, new_block, set_signature, signed_bytes,
+};
 use carechain_channel::config::OrdererParams;
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::{Block, SignatureHeader};
@@ -101,8 +108,14 @@ pub struct Step {
 /// What to do with a block consensus reports as committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commit {
-    /// It extends the chain: sign it and append it; the tip becomes this.
-    Append(ChainTip),
+    /// It extends the chain: sign it and append it.
+    Append {
+        /// The tip after it.
+        tip: ChainTip,
+        /// It is a config block: the channel configuration changes with it (and it is its own last
+        /// config block).
+        config: bool,
+    },
     /// Its number is below the height (consensus replaying after a restart): the stored block with
     /// this number must be the same block, and nothing is written.
     AlreadyStored(u64),
@@ -118,6 +131,8 @@ pub struct OrderingCore {
     /// The tip after each block created and not yet committed, oldest first.
     created: VecDeque<ChainTip>,
     max_in_flight: u64,
+    /// The number of a config block this leader created and has not seen committed.
+    config_in_flight: Option<u64>,
 }
 
 impl OrderingCore {
@@ -130,7 +145,20 @@ impl OrderingCore {
             creator: None,
             created: VecDeque::new(),
             max_in_flight: u64::from(max_in_flight.max(1)),
+            config_in_flight: None,
         }
+    }
+
+    /// New batch parameters and in-flight limit (a config block changed them); pending envelopes stay
+    /// pending.
+    pub fn reconfigure(&mut self, batch: BatchConfig, max_in_flight: u32) {
+        self.cutter.set_config(batch);
+        self.max_in_flight = u64::from(max_in_flight.max(1));
+    }
+
+    /// The batch parameters in force.
+    pub fn batch(&self) -> BatchConfig {
+        *self.cutter.config()
     }
 
     /// Whether this node currently creates blocks.
@@ -143,6 +171,7 @@ impl OrderingCore {
     pub fn become_leader(&mut self) {
         self.creator = Some(BlockCreator::new(self.committed));
         self.created.clear();
+        self.config_in_flight = None;
     }
 
     /// Stops creating blocks and drops the pending batch, as Fabric does: those envelopes were
@@ -151,6 +180,7 @@ impl OrderingCore {
     pub fn become_follower(&mut self) -> usize {
         self.creator = None;
         self.created.clear();
+        self.config_in_flight = None;
         self.cutter.cut().len()
     }
 
@@ -161,9 +191,15 @@ impl OrderingCore {
     }
 
     /// Whether the leader takes the next envelope now: not while `max_in_flight` blocks await
-    /// commitment, so a slow quorum slows Broadcast down instead of growing memory.
+    /// commitment, so a slow quorum slows Broadcast down instead of growing memory, and not while a
+    /// config block it created awaits commitment.
     pub fn accepting(&self) -> bool {
-        self.is_leader() && self.in_flight() < self.max_in_flight
+        self.is_leader() && self.in_flight() < self.max_in_flight && self.config_in_flight.is_none()
+    }
+
+    /// Whether a config block this leader created awaits commitment.
+    pub fn config_in_flight(&self) -> bool {
+        self.config_in_flight.is_some()
     }
 
     /// The committed tip.
@@ -176,13 +212,28 @@ impl OrderingCore {
         self.last_config
     }
 
-    /// The next ordered envelope (leader only).
-    pub fn ordered(&mut self, envelope: Bytes) -> Result<Step, OrdererError> {
+    /// The next ordered envelope (leader only); `config` marks a config transaction.
+    pub fn ordered(&mut self, envelope: Bytes, config: bool) -> Result<Step, OrdererError> {
         let Some(creator) = self.creator.as_mut() else {
             return Err(OrdererError::Unavailable(
                 "this orderer is not the leader; the envelope was not ordered".into(),
             ));
         };
+        if config {
+            let pending = self.cutter.cut();
+            let mut blocks = Vec::with_capacity(2);
+            if !pending.is_empty() {
+                blocks.push(creator.create(pending));
+            }
+            let block = creator.create(vec![envelope]);
+            self.config_in_flight = block.header.as_ref().map(|h| h.number);
+            blocks.push(block);
+            self.record_created(&blocks);
+            return Ok(Step {
+                blocks,
+                timer: Timer::Stop,
+            });
+        }
         let cut = self.cutter.ordered(envelope);
         let timer = match (cut.pending, cut.batches.is_empty()) {
             (false, _) => Timer::Stop,
@@ -234,8 +285,18 @@ impl OrderingCore {
             height: header.number + 1,
             hash: header_hash(header),
         };
+        let config = is_config_block(block);
+        if config {
+            self.last_config = header.number;
+        }
+        if self.config_in_flight.is_some_and(|n| n <= header.number) {
+            self.config_in_flight = None;
+        }
         self.settle_created();
-        Ok(Commit::Append(self.committed))
+        Ok(Commit::Append {
+            tip: self.committed,
+            config,
+        })
     }
 
     fn record_created(&mut self, blocks: &[Block]) {
@@ -263,6 +324,7 @@ impl OrderingCore {
         if diverged {
             self.creator = Some(BlockCreator::new(self.committed));
             self.created.clear();
+            self.config_in_flight = None;
         }
     }
 }

@@ -67,7 +67,7 @@ fn creator_numbers_and_links_blocks() {
 #[test]
 fn leader_cuts_by_count_and_reports_timer_actions() {
     let mut core = leader(2, 10);
-    let first = core.ordered(env("tx1")).unwrap();
+    let first = core.ordered(env("tx1"), false).unwrap();
     assert_eq!(
         first,
         Step {
@@ -75,7 +75,7 @@ fn leader_cuts_by_count_and_reports_timer_actions() {
             timer: Timer::Ensure
         }
     );
-    let second = core.ordered(env("tx2")).unwrap();
+    let second = core.ordered(env("tx2"), false).unwrap();
     assert_eq!(second.timer, Timer::Stop);
     assert_eq!(second.blocks.len(), 1);
     assert_eq!(number(&second.blocks[0]), 1);
@@ -90,8 +90,8 @@ fn overflow_restarts_the_timer_for_the_new_pending_envelope() {
     let (_, tip) = genesis_tip();
     let mut core = OrderingCore::new(batch(10, 10), tip, 0, 10);
     core.become_leader();
-    assert_eq!(core.ordered(env("123456")).unwrap().timer, Timer::Ensure);
-    let step = core.ordered(env("abcdef")).unwrap();
+    assert_eq!(core.ordered(env("123456"), false).unwrap().timer, Timer::Ensure);
+    let step = core.ordered(env("abcdef"), false).unwrap();
     assert_eq!(step.blocks.len(), 1);
     assert_eq!(step.timer, Timer::Restart);
 }
@@ -100,8 +100,8 @@ fn overflow_restarts_the_timer_for_the_new_pending_envelope() {
 fn timeout_cuts_pending_into_one_block_and_nothing_otherwise() {
     let mut core = leader(10, 10);
     assert!(core.timeout().blocks.is_empty());
-    core.ordered(env("tx1")).unwrap();
-    core.ordered(env("tx2")).unwrap();
+    core.ordered(env("tx1"), false).unwrap();
+    core.ordered(env("tx2"), false).unwrap();
     let step = core.timeout();
     assert_eq!(step.timer, Timer::Stop);
     assert_eq!(step.blocks.len(), 1);
@@ -115,12 +115,12 @@ fn followers_order_nothing_and_losing_leadership_drops_the_pending_batch() {
     let mut core = OrderingCore::new(batch(10, 100), tip, 0, 5);
     assert!(!core.is_leader() && !core.accepting());
     assert!(matches!(
-        core.ordered(env("tx")),
+        core.ordered(env("tx"), false),
         Err(OrdererError::Unavailable(_))
     ));
     core.become_leader();
-    core.ordered(env("tx1")).unwrap();
-    core.ordered(env("tx2")).unwrap();
+    core.ordered(env("tx1"), false).unwrap();
+    core.ordered(env("tx2"), false).unwrap();
     assert_eq!(core.become_follower(), 2);
     core.become_leader();
     assert!(core.timeout().blocks.is_empty());
@@ -129,18 +129,18 @@ fn followers_order_nothing_and_losing_leadership_drops_the_pending_batch() {
 #[test]
 fn in_flight_blocks_are_chained_and_bound_acceptance() {
     let mut core = leader(1, 2);
-    let b1 = core.ordered(env("tx1")).unwrap().blocks.remove(0);
+    let b1 = core.ordered(env("tx1"), false).unwrap().blocks.remove(0);
     assert!(core.accepting());
-    let b2 = core.ordered(env("tx2")).unwrap().blocks.remove(0);
+    let b2 = core.ordered(env("tx2"), false).unwrap().blocks.remove(0);
     assert_eq!(core.in_flight(), 2);
     assert!(!core.accepting());
     assert_eq!(
         b2.header.as_ref().unwrap().previous_hash.as_ref(),
         header_hash(b1.header.as_ref().unwrap())
     );
-    assert!(matches!(core.committed(&b1).unwrap(), Commit::Append(t) if t.height == 2));
+    assert!(matches!(core.committed(&b1).unwrap(), Commit::Append { tip: t, .. } if t.height == 2));
     assert!(core.accepting());
-    assert!(matches!(core.committed(&b2).unwrap(), Commit::Append(t) if t.height == 3));
+    assert!(matches!(core.committed(&b2).unwrap(), Commit::Append { tip: t, .. } if t.height == 3));
     assert_eq!(core.in_flight(), 0);
 }
 
@@ -156,7 +156,7 @@ fn committed_blocks_must_extend_the_tip() {
     assert_eq!(core.committed_tip(), tip);
     let good = new_block(1, &tip.hash, vec![env("x")]);
     assert!(
-        matches!(core.committed(&good).unwrap(), Commit::Append(t) if t.hash == header_hash(good.header.as_ref().unwrap()))
+        matches!(core.committed(&good).unwrap(), Commit::Append { tip: t, .. } if t.hash == header_hash(good.header.as_ref().unwrap()))
     );
 }
 
@@ -168,7 +168,7 @@ fn a_leader_behind_the_committed_chain_restarts_from_it() {
     // Another leader's block commits first (e.g. after a leadership change).
     let foreign = new_block(1, &tip.hash, vec![env("from the previous leader")]);
     core.committed(&foreign).unwrap();
-    let next = core.ordered(env("tx")).unwrap().blocks.remove(0);
+    let next = core.ordered(env("tx"), false).unwrap().blocks.remove(0);
     assert_eq!(number(&next), 2);
     assert_eq!(
         next.header.as_ref().unwrap().previous_hash.as_ref(),
@@ -179,8 +179,8 @@ fn a_leader_behind_the_committed_chain_restarts_from_it() {
 #[test]
 fn a_leader_whose_block_lost_to_a_predecessors_restarts_from_the_committed_tip() {
     let mut core = leader(1, 5);
-    let mine1 = core.ordered(env("mine 1")).unwrap().blocks.remove(0);
-    let mine2 = core.ordered(env("mine 2")).unwrap().blocks.remove(0);
+    let mine1 = core.ordered(env("mine 1"), false).unwrap().blocks.remove(0);
+    let mine2 = core.ordered(env("mine 2"), false).unwrap().blocks.remove(0);
     assert_eq!(core.in_flight(), 2);
     // A deposed leader's block 1 commits before ours: ours, and block 2 chained on it, cannot link.
     let theirs = new_block(1, &genesis_tip().1.hash, vec![env("the predecessor's block 1")]);
@@ -188,7 +188,7 @@ fn a_leader_whose_block_lost_to_a_predecessors_restarts_from_the_committed_tip()
     core.committed(&theirs).unwrap();
     assert_eq!(core.in_flight(), 0);
     assert!(core.accepting());
-    let next = core.ordered(env("tx")).unwrap().blocks.remove(0);
+    let next = core.ordered(env("tx"), false).unwrap().blocks.remove(0);
     assert_eq!(number(&next), 2);
     assert_ne!(next, mine2);
     assert_eq!(
@@ -197,7 +197,7 @@ fn a_leader_whose_block_lost_to_a_predecessors_restarts_from_the_committed_tip()
     );
     // Its own block committing leaves the creator alone.
     core.committed(&next).unwrap();
-    let after = core.ordered(env("tx 2")).unwrap().blocks.remove(0);
+    let after = core.ordered(env("tx 2"), false).unwrap().blocks.remove(0);
     assert_eq!(number(&after), 3);
 }
 
@@ -259,4 +259,78 @@ fn batch_config_comes_from_channel_parameters() {
         (7, 1000, 500)
     );
     assert_eq!(b.timeout, Duration::from_millis(1));
+}
+
+/// An envelope whose channel header says CONFIG (what the chain recognises a config block by).
+fn config_env() -> Bytes {
+    use carechain_proto::common::{ChannelHeader, Envelope, Header, HeaderType, Payload};
+    let payload = Payload {
+        header: Some(Header {
+            channel_header: ChannelHeader {
+                r#type: HeaderType::Config as i32,
+                channel_id: "care".into(),
+                ..Default::default()
+            }
+            .encode_to_vec()
+            .into(),
+            signature_header: Bytes::new(),
+        }),
+        data: Bytes::from_static(b"synthetic config"),
+    };
+    Envelope {
+        payload: payload.encode_to_vec().into(),
+        signature: Bytes::new(),
+    }
+    .encode_to_vec()
+    .into()
+}
+
+#[test]
+fn a_config_transaction_gets_a_block_of_its_own_and_holds_the_leader_until_it_commits() {
+    let mut core = leader(10, 5);
+    core.reconfigure(batch(10, 100), 5);
+    assert_eq!(core.ordered(env("tx1"), false).unwrap().timer, Timer::Ensure);
+    let step = core.ordered(config_env(), true).unwrap();
+    assert_eq!(step.timer, Timer::Stop, "nothing is pending after a config cut");
+    let [pending, config] = step.blocks.as_slice() else {
+        panic!(
+            "expected the pending batch and the config block, got {:?}",
+            step.blocks
+        )
+    };
+    assert_eq!(pending.data.as_ref().unwrap().data, vec![env("tx1")]);
+    assert_eq!(config.data.as_ref().unwrap().data, vec![config_env()]);
+    assert_eq!((number(pending), number(config)), (1, 2));
+    assert!(core.config_in_flight());
+    assert!(
+        !core.accepting(),
+        "no envelope is cut behind an uncommitted config block"
+    );
+    assert!(matches!(
+        core.committed(pending).unwrap(),
+        Commit::Append { config: false, .. }
+    ));
+    assert!(!core.accepting());
+    assert_eq!(core.last_config(), 0);
+    assert!(matches!(
+        core.committed(config).unwrap(),
+        Commit::Append { config: true, tip } if tip.height == 3
+    ));
+    assert_eq!(core.last_config(), 2, "a config block is its own last config");
+    assert!(core.accepting() && !core.config_in_flight());
+    // Alone when nothing is pending; a follower never holds a config block in flight.
+    let step = core.ordered(config_env(), true).unwrap();
+    assert_eq!(step.blocks.len(), 1);
+    assert_eq!(core.become_follower(), 0);
+    assert!(!core.config_in_flight());
+}
+
+#[test]
+fn batch_parameters_follow_the_configuration() {
+    let mut core = leader(10, 5);
+    core.reconfigure(batch(2, 100), 1);
+    assert_eq!(core.batch().max_message_count, 2);
+    assert!(core.ordered(env("a"), false).unwrap().blocks.is_empty());
+    assert_eq!(core.ordered(env("b"), false).unwrap().blocks.len(), 1);
+    assert!(!core.accepting(), "in-flight limit of 1 reached");
 }

@@ -1,33 +1,39 @@
-//! The channels this orderer serves: joining (from a genesis block), reopening them at startup, and
-//! wiring each one's pipeline. It is where the ordering stage of endorse → order → validate is
-//! assembled per channel — block store, Raft consensus, chain actor — in `Registry::start_channel`,
-//! which reads like the diagram in [`crate::consensus`].
+//! The channels this orderer serves: joining (from a genesis block, or from a later config block for
+//! an orderer added to a running channel), reopening them at startup, and wiring each one's pipeline.
+//! It is where the ordering stage of endorse → order → validate is assembled per channel — block
+//! store, Raft consensus, chain actor — in `Registry::start_channel`, which reads like the diagram in
+//! [`crate::consensus`].
 //!
 //! A channel is joined when its block 0 is in `<data>/chains/<channel>/`; nothing else records
-//! membership, so a restart finds exactly the channels whose genesis block was durably written. Its
-//! Raft log lives in `<data>/raft/<channel>/` and belongs to the chain: a Raft directory without a
-//! joined chain is a leftover of an interrupted join and is removed.
+//! membership, so a restart finds exactly the channels whose genesis block was durably written (a join
+//! from a later config block leaves a `<channel>.onboarding` marker until every block up to that config
+//! block is stored; a marked directory is an interrupted join and is removed). Its Raft log lives in
+//! `<data>/raft/<channel>/` and belongs to the chain: a Raft directory without a joined chain is a
+//! leftover of an interrupted join and is removed. A channel whose current configuration does not list
+//! this orderer as a consenter is served read-only (see [`crate::handle`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use carechain_channel::ChannelConfig;
-use carechain_channel::block::{check_chain, last_config_index};
+use carechain_channel::block::last_config_index;
 use carechain_crypto::msp::SigningIdentity;
 use carechain_proto::common::Block;
 use carechain_transport::{TlsIdentity, TrustStore};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 use crate::OrdererError;
 use crate::chain::{Chain, ChainParams};
 use crate::consensus::{ChainLink, Consensus};
-use crate::ordering::batch_config;
+use crate::handle::{ChannelHandle, Consenting, HandleParts, follow_config};
+use crate::join::{JoinPlan, onboard, validate_join};
 use crate::raft::grpc::{GrpcCluster, GrpcClusterParams, RaftChannels};
 use crate::raft::log_store::RaftDb;
+use crate::raft::network::ConsenterBlocks;
+use crate::raft::settings::is_consenter;
 use crate::raft::{Members, RaftConsensus, RaftParams, RaftSettings};
 use crate::store::BlockStore;
 
@@ -36,57 +42,6 @@ const ORDERED_QUEUE: usize = 1024;
 
 /// How long starting a single-consenter channel waits for it to lead (it elects itself at once).
 const SOLE_LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// One served channel: its configuration, chain and consensus.
-pub struct ChannelHandle {
-    config: Arc<ChannelConfig>,
-    store: Arc<BlockStore>,
-    consensus: Arc<dyn Consensus>,
-    raft: Arc<RaftConsensus>,
-    height: watch::Receiver<u64>,
-    task: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl std::fmt::Debug for ChannelHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChannelHandle")
-            .field("channel", &self.config.channel_id)
-            .field("height", &*self.height.borrow())
-            .finish_non_exhaustive()
-    }
-}
-
-impl ChannelHandle {
-    /// The channel name.
-    pub fn id(&self) -> &str {
-        &self.config.channel_id
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> &Arc<ChannelConfig> {
-        &self.config
-    }
-
-    /// The block store (read side for Deliver and ChannelInfo).
-    pub fn store(&self) -> &Arc<BlockStore> {
-        &self.store
-    }
-
-    /// The channel's consensus.
-    pub fn consensus(&self) -> &Arc<dyn Consensus> {
-        &self.consensus
-    }
-
-    /// The channel's Raft group (the cluster service's side of it).
-    pub fn raft(&self) -> &Arc<RaftConsensus> {
-        &self.raft
-    }
-
-    /// A receiver of the height after every append; errors once the chain has stopped.
-    pub fn height_watch(&self) -> watch::Receiver<u64> {
-        self.height.clone()
-    }
-}
 
 /// What the registry needs from the node.
 pub struct RegistryParams {
@@ -148,53 +103,124 @@ impl Registry {
         self.channels.read().keys().cloned().collect()
     }
 
-    /// Joins a channel from its genesis block: validates it, stores it as block 0, starts the chain and
-    /// trusts the channel's TLS CAs.
-    pub async fn join(&self, genesis: Block) -> Result<Arc<ChannelHandle>, OrdererError> {
+    /// This orderer's block-signing identity (it also signs the CONFIG transactions it creates).
+    pub fn signer(&self) -> &Arc<SigningIdentity> {
+        &self.params.signer
+    }
+
+    /// DER of this orderer's TLS server certificate (how it finds itself among consenters).
+    pub fn own_tls_cert(&self) -> &[u8] {
+        &self.params.tls_cert_der
+    }
+
+    /// Joins a channel from its genesis block, or from a later config block that lists this orderer
+    /// (`latest`, with `block` the genesis block; or `block` itself): validates it, stores the chain up
+    /// to it (pulling the blocks before a later config block from the other consenters), starts the
+    /// chain and trusts the channel's TLS CAs.
+    pub async fn join(
+        self: &Arc<Self>,
+        block: Block,
+        latest: Option<Block>,
+    ) -> Result<Arc<ChannelHandle>, OrdererError> {
         let _one_at_a_time = self.join_lock.lock().await;
-        let config = validate_genesis(&genesis, &self.params.tls_cert_der)?;
-        let id = config.channel_id.clone();
+        let plan = validate_join(&block, latest.as_ref(), &self.params.tls_cert_der)?;
+        let id = plan.config.channel_id.clone();
         if self.get(&id).is_some() {
             return Err(OrdererError::AlreadyJoined(id));
         }
-        if config.orderer.consenters.len() > 1 && !self.params.cluster_enabled {
+        let consenters = plan.config.orderer.consenters.len();
+        if consenters > 1 && !self.params.cluster_enabled {
             return Err(OrdererError::Refused(format!(
-                "channel {id} has {} consenters but this orderer's cluster port is disabled (cluster_listen_address)",
-                config.orderer.consenters.len()
+                "channel {id} has {consenters} consenters but this orderer's cluster port is disabled (cluster_listen_address)"
             )));
         }
         let dir = self.params.chains_dir.join(&id);
         let raft_dir = self.params.raft_dir.join(&id);
-        let store = tokio::task::spawn_blocking(move || create_chain(&dir, &raft_dir, &id, &genesis))
-            .await
-            .map_err(|e| OrdererError::Internal(format!("creating the chain: {e}")))??;
-        let handle = self.start_channel(config, store).await?;
+        let marker = onboarding_marker(&self.params.chains_dir, &id);
+        let onboarding = plan.onboarding();
+        let (name, first) = (id.clone(), plan.genesis.clone().filter(|_| !onboarding));
+        let store = tokio::task::spawn_blocking(move || {
+            create_chain(
+                &dir,
+                &raft_dir,
+                &name,
+                first.as_ref(),
+                onboarding.then_some(marker.as_path()),
+            )
+        })
+        .await
+        .map_err(|e| OrdererError::Internal(format!("creating the chain: {e}")))??;
+        if onboarding && let Err(e) = self.onboard(&plan, store.clone()).await {
+            let (dir, marker) = (
+                self.params.chains_dir.join(&id),
+                onboarding_marker(&self.params.chains_dir, &id),
+            );
+            drop(store);
+            let _ = tokio::task::spawn_blocking(move || remove_chain(&dir, &marker)).await;
+            return Err(e);
+        }
+        let handle = self.start_channel(plan.config, store).await?;
+        if onboarding {
+            let marker = onboarding_marker(&self.params.chains_dir, &id);
+            std::fs::remove_file(&marker)
+                .map_err(|e| OrdererError::store(&id, format!("{}: {e}", marker.display())))?;
+        }
         self.refresh_trust()?;
-        tracing::info!(channel = handle.id(), "joined channel");
+        tracing::info!(
+            channel = handle.id(),
+            height = handle.store().height(),
+            "joined channel"
+        );
         Ok(handle)
     }
 
-    /// Waits for every chain actor to end (call after signalling shutdown), then stops Raft: a
-    /// leader's chain still gets the blocks it proposed while it drains.
+    /// Pulls the chain up to a later config block from the consenters it lists.
+    async fn onboard(&self, plan: &JoinPlan, store: Arc<BlockStore>) -> Result<(), OrdererError> {
+        let config = &plan.config;
+        let members = Members::from_config(
+            &config.channel_id,
+            &config.orderer.consenters,
+            &self.params.tls_cert_der,
+        )?;
+        if members.others().next().is_none() {
+            return Err(OrdererError::BadRequest(format!(
+                "channel {} has no other consenter to pull its blocks from; join with its genesis block",
+                config.channel_id
+            )));
+        }
+        // The consenters must trust this orderer's TLS CA (they do once they applied the update that
+        // added it) and this orderer theirs.
+        self.refresh_trust_with(Some(config))?;
+        let members = Arc::new(members);
+        let cluster = Arc::new(self.cluster_client(config, &members)?);
+        let source = ConsenterBlocks::new(&config.channel_id, cluster, Arc::new(RwLock::new(members)));
+        onboard(plan, store, &source, self.params.signer.clone()).await
+    }
+
+    /// Stops every channel (call after signalling shutdown): each chain drains, then its Raft node
+    /// stops, so a leader's chain still gets the blocks it proposed.
     pub async fn stop(&self) {
         let channels: Vec<_> = self.channels.read().values().cloned().collect();
-        let tasks: Vec<_> = channels.iter().filter_map(|c| c.task.lock().take()).collect();
-        for task in tasks {
-            let _ = task.await;
-        }
         for ch in channels {
-            ch.raft.shutdown().await;
+            ch.stop().await;
         }
     }
 
     /// Wires one channel: Raft consensus between Broadcast and the chain actor, the actor over the
-    /// store. A single-consenter channel elects itself at once; starting waits until it leads.
+    /// store. A single-consenter channel elects itself at once; starting waits until it leads. A
+    /// channel that does not list this orderer as a consenter is served read-only.
     async fn start_channel(
-        &self,
+        self: &Arc<Self>,
         config: ChannelConfig,
         store: Arc<BlockStore>,
     ) -> Result<Arc<ChannelHandle>, OrdererError> {
         let channel = config.channel_id.clone();
+        if !is_consenter(&config.orderer.consenters, &self.params.tls_cert_der) {
+            tracing::info!(%channel, height = store.height(), "not a consenter of this channel: serving its blocks read-only");
+            let handle = Arc::new(ChannelHandle::inactive(config, store));
+            self.channels.write().insert(channel, handle.clone());
+            return Ok(handle);
+        }
         let last = store
             .last_block()?
             .ok_or_else(|| OrdererError::store(&channel, "chain is empty"))?;
@@ -202,12 +228,16 @@ impl Registry {
         let (tx_ordered, rx_ordered) = mpsc::channel(ORDERED_QUEUE);
         let (tx_events, rx_events) = mpsc::unbounded_channel();
         let (tx_height, height) = watch::channel(store.height());
+        let config = Arc::new(config);
+        let (tx_config, config_rx) = watch::channel(config.clone());
+        let (stop_chain, chain_stop) = watch::channel(false);
         let members = Members::from_config(&channel, &config.orderer.consenters, &self.params.tls_cert_der)?;
         let sole = members.len() == 1;
+        let cluster = Arc::new(self.cluster_client(&config, &Arc::new(members.clone()))?);
         let raft = RaftConsensus::start(RaftParams {
             channel_id: channel.clone(),
             settings: RaftSettings::from_channel(&config.orderer, self.params.max_message_size),
-            client: Arc::new(self.cluster_client(&config, &members)?),
+            client: cluster.clone(),
             members,
             db: self.open_raft_db(&channel).await?,
             store: store.clone(),
@@ -220,29 +250,34 @@ impl Registry {
         })
         .await?;
         let consensus: Arc<dyn Consensus> = raft.clone();
-        let task = Chain::spawn(ChainParams {
+        let chain = Chain::spawn(ChainParams {
             channel_id: channel.clone(),
             store: store.clone(),
             signer: self.params.signer.clone(),
-            batch: batch_config(&config.orderer),
-            max_in_flight: config.orderer.raft.max_inflight_blocks,
+            config,
             last_config,
-            consensus: consensus.clone(),
+            consensus,
             rx_ordered,
             rx_events,
             tx_height,
-            shutdown: self.params.shutdown.clone(),
+            tx_config,
+            shutdown: chain_stop,
         });
-        let handle = Arc::new(ChannelHandle {
-            config: Arc::new(config),
+        let handle = Arc::new(ChannelHandle::new(HandleParts {
+            config: config_rx,
             store,
-            consensus,
-            raft,
             height,
-            task: Mutex::new(Some(task)),
-        });
+            consenting: Some(Consenting {
+                raft: raft.clone(),
+                cluster,
+            }),
+            stop_chain,
+            chain: Some(chain),
+        }));
+        let follower = follow_config(Arc::downgrade(self), handle.clone(), self.params.shutdown.clone());
+        handle.set_follower(tokio::spawn(follower));
         self.channels.write().insert(channel.clone(), handle.clone());
-        if sole && !handle.raft.wait_leading(SOLE_LEADER_WAIT).await {
+        if sole && !raft.wait_leading(SOLE_LEADER_WAIT).await {
             tracing::warn!(%channel, "the channel's only consenter is not leading yet");
         }
         Ok(handle)
@@ -255,8 +290,8 @@ impl Registry {
             .map_err(|e| OrdererError::Internal(format!("opening the Raft log: {e}")))?
     }
 
-    /// Mutual-TLS connections to the channel's other consenters, trusting its orderer orgs' TLS CAs.
-    fn cluster_client(&self, config: &ChannelConfig, members: &Members) -> Result<GrpcCluster, OrdererError> {
+    /// The TLS CAs (PEM) of the channel's orderer orgs: what consenters' server certificates chain to.
+    pub fn cluster_ca_pem(&self, config: &ChannelConfig) -> Vec<u8> {
         let mut ca_pem = Vec::new();
         for org in config.orderer_orgs.values() {
             if let Some(msp) = config.msps.msp(&org.msp_id) {
@@ -266,20 +301,37 @@ impl Registry {
                 }
             }
         }
+        ca_pem
+    }
+
+    /// Mutual-TLS connections to the channel's other consenters, trusting its orderer orgs' TLS CAs.
+    fn cluster_client(
+        &self,
+        config: &ChannelConfig,
+        members: &Arc<Members>,
+    ) -> Result<GrpcCluster, OrdererError> {
         GrpcCluster::new(GrpcClusterParams {
             channel: &config.channel_id,
-            members: Arc::new(members.clone()),
+            members: members.clone(),
             identity: &self.params.tls,
-            ca_pem,
+            ca_pem: self.cluster_ca_pem(config),
             max_message_size: self.params.max_message_size,
         })
     }
 
-    /// Trusts the node's own TLS CA plus every served channel's TLS CAs for client certificates.
-    fn refresh_trust(&self) -> Result<(), OrdererError> {
+    /// Trusts the node's own TLS CA plus every served channel's TLS CAs (of its configuration in
+    /// force) for client certificates.
+    pub fn refresh_trust(&self) -> Result<(), OrdererError> {
+        self.refresh_trust_with(None)
+    }
+
+    fn refresh_trust_with(&self, extra: Option<&ChannelConfig>) -> Result<(), OrdererError> {
         let mut certs: Vec<Vec<u8>> = self.params.base_trust.clone();
         for ch in self.channels.read().values() {
-            certs.extend(ch.config.tls_ca_certs());
+            certs.extend(ch.config().tls_ca_certs());
+        }
+        if let Some(config) = extra {
+            certs.extend(config.tls_ca_certs());
         }
         self.params
             .trust
@@ -290,42 +342,30 @@ impl Registry {
 
 impl RaftChannels for Registry {
     fn raft(&self, channel: &str) -> Option<Arc<RaftConsensus>> {
-        self.get(channel).map(|c| c.raft.clone())
+        self.get(channel).and_then(|c| c.raft())
     }
 }
 
-/// Checks a JoinChannel block: block 0, intact, carrying a channel configuration whose consenter set
-/// is usable (certificates parse, none repeats) and names this orderer by its TLS server certificate.
-pub fn validate_genesis(block: &Block, own_tls_cert_der: &[u8]) -> Result<ChannelConfig, OrdererError> {
-    let bad = OrdererError::BadRequest;
-    let header = block
-        .header
-        .as_ref()
-        .ok_or_else(|| bad("the join block has no header".into()))?;
-    if header.number != 0 {
-        return Err(bad(format!(
-            "JoinChannel needs the channel's genesis block (number 0); got block {} (joining from a later config block is not supported yet)",
-            header.number
-        )));
-    }
-    check_chain(block, None).map_err(|e| bad(format!("the genesis block is damaged: {e}")))?;
-    let config = ChannelConfig::from_block(block).map_err(|e| {
-        bad(format!(
-            "the genesis block does not carry a valid channel configuration: {e}"
-        ))
-    })?;
-    carechain_channel::check_channel_id(&config.channel_id).map_err(|e| bad(e.to_string()))?;
-    Members::from_config(&config.channel_id, &config.orderer.consenters, own_tls_cert_der)?;
-    Ok(config)
+fn onboarding_marker(chains_dir: &Path, channel: &str) -> PathBuf {
+    chains_dir.join(format!("{channel}.onboarding"))
 }
 
-/// Creates `<dir>` and writes the genesis block; a failure leaves no directory behind. A Raft
-/// directory left by an interrupted join of the same channel is removed first.
+fn remove_chain(dir: &Path, marker: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the chain of a failed join");
+    }
+    let _ = std::fs::remove_file(marker);
+}
+
+/// Creates `<dir>` and writes `genesis` (when given; an orderer joining from a later config block
+/// fills the store itself, behind the `onboarding` marker written first). A failure leaves no
+/// directory behind. A Raft directory left by an interrupted join of the same channel is removed first.
 fn create_chain(
     dir: &Path,
     raft_dir: &Path,
     channel: &str,
-    genesis: &Block,
+    genesis: Option<&Block>,
+    onboarding: Option<&Path>,
 ) -> Result<Arc<BlockStore>, OrdererError> {
     if raft_dir.exists() {
         tracing::warn!(%channel, "removing the Raft log of an incomplete join");
@@ -341,11 +381,21 @@ fn create_chain(
             ),
         ));
     }
-    let result = BlockStore::open(dir, channel).and_then(|store| store.append(genesis).map(|_| store));
+    if let Some(marker) = onboarding {
+        std::fs::write(marker, b"joining from a later config block\n")
+            .map_err(|e| OrdererError::store(channel, format!("{}: {e}", marker.display())))?;
+    }
+    let result = BlockStore::open(dir, channel).and_then(|store| match genesis {
+        Some(g) => store.append(g).map(|_| store),
+        None => Ok(store),
+    });
     match result {
         Ok(store) => Ok(Arc::new(store)),
         Err(e) => {
             let _ = std::fs::remove_dir_all(dir);
+            if let Some(marker) = onboarding {
+                let _ = std::fs::remove_file(marker);
+            }
             Err(e)
         }
     }
@@ -375,6 +425,18 @@ fn reopen_all(
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
+        let marker = onboarding_marker(chains_dir, &name);
+        if marker.exists() {
+            // A join from a later config block that did not finish pulling the chain.
+            tracing::warn!(channel = %name, "removing an incomplete join from a config block");
+            std::fs::remove_dir_all(&dir).map_err(|e| load(format!("{}: {e}", dir.display())))?;
+            let raft = raft_dir.join(&name);
+            if raft.exists() {
+                std::fs::remove_dir_all(&raft).map_err(|e| load(format!("{}: {e}", raft.display())))?;
+            }
+            std::fs::remove_file(&marker).map_err(|e| load(format!("{}: {e}", marker.display())))?;
+            continue;
+        }
         let store = BlockStore::open(&dir, &name)?;
         if store.height() == 0 {
             // A join that crashed before block 0 was durable: the channel was never joined.

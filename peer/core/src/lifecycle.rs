@@ -194,6 +194,24 @@ impl Lifecycle {
         Ok(())
     }
 
+    /// Approvals follow Fabric: the next sequence, or the committed one again with exactly the committed
+    /// parameters (an org that joined the channel later, or skipped the approval, catches up that way).
+    fn require_approvable(ctx: &mut dyn Context, d: &ChaincodeDefinition) -> Result<(), ContractError> {
+        let committed = ctx.get_json::<ChaincodeDefinition>(&definition_key(&d.name))?;
+        match committed {
+            Some(c) if c.sequence == d.sequence && &c == d => Ok(()),
+            Some(c) if c.sequence == d.sequence => Err(ContractError::Conflict(format!(
+                "chaincode {} is committed at sequence {} with different parameters ({}): approve it as \
+                 committed, or propose sequence {}",
+                d.name,
+                c.sequence,
+                c.differences(d).join(", "),
+                c.sequence + 1
+            ))),
+            _ => Self::require_next(ctx, d),
+        }
+    }
+
     /// Which orgs approved exactly `d`, and what differs for orgs that approved something else.
     fn approvals(&self, ctx: &mut dyn Context, d: &ChaincodeDefinition) -> Result<Readiness, ContractError> {
         let mut r = Readiness::default();
@@ -252,7 +270,7 @@ impl Contract for Lifecycle {
             "ApproveChaincodeDefinitionForMyOrg" => {
                 let d = parse_def(call)?;
                 ctx.caller().require_role(Role::Admin)?;
-                Self::require_next(ctx, &d)?;
+                Self::require_approvable(ctx, &d)?;
                 let msp = ctx.caller().msp_id.clone();
                 ctx.put_json(&approval_key(&d.name, d.sequence, &msp), &d)?;
                 ctx.set_event(

@@ -50,6 +50,11 @@ pub fn apply_private(
             let Some(ci) = info(&ns.namespace, &coll.name).filter(|c| c.member) else {
                 continue;
             };
+            // A write set of purges only leaves nothing to hold: keeping it would keep the purged key's
+            // name, and a member that missed it would wait forever for data no peer may serve.
+            if coll.writes.iter().all(|w| w.is_purge) {
+                continue;
+            }
             let bytes = plaintext
                 .and_then(|t| t.ns_pvt_rwset.iter().find(|n| n.namespace == ns.namespace))
                 .and_then(|n| {
@@ -58,13 +63,10 @@ pub fn apply_private(
                         .find(|c| c.collection_name == coll.name)
                 })
                 .map(|c| c.rwset.to_vec());
-            let Some(writes) = bytes.as_ref().and_then(|b| verified_writes(coll, b)) else {
-                p.missing
-                    .push((tx_index, ns.namespace.clone(), coll.name.clone()));
-                continue;
-            };
-            for ((key, value), w) in writes.into_iter().zip(&coll.writes) {
-                if ci.block_to_live > 0 && value.is_some() {
+            // Block-to-live counts from this block whether the plaintext is here or arrives later by
+            // reconciliation (or never: then the expiry ends the wait for it).
+            if ci.block_to_live > 0 {
+                for w in coll.writes.iter().filter(|w| w.value_hash.is_some()) {
                     p.expiries.push((
                         version.block + ci.block_to_live + 1,
                         ns.namespace.clone(),
@@ -73,6 +75,21 @@ pub fn apply_private(
                         version,
                     ));
                 }
+            }
+            let Some(writes) = bytes.as_ref().and_then(|b| verified_writes(coll, b)) else {
+                p.missing
+                    .push((tx_index, ns.namespace.clone(), coll.name.clone()));
+                p.missing_writes.extend(coll.writes.iter().map(|w| {
+                    (
+                        ns.namespace.clone(),
+                        coll.name.clone(),
+                        w.key_hash.clone(),
+                        version,
+                    )
+                }));
+                continue;
+            };
+            for ((key, value), w) in writes.into_iter().zip(&coll.writes) {
                 p.plaintext.insert(
                     (ns.namespace.clone(), coll.name.clone(), w.key_hash.clone()),
                     PrivateUpdate { key, value, version },
@@ -83,5 +100,74 @@ pub fn apply_private(
                     .push((tx_index, ns.namespace.clone(), coll.name.clone(), b));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pvtrwset::{CollRwSet, HashedWrite, hash};
+    use crate::rwset::NsRwSet;
+
+    fn tx(writes: Vec<HashedWrite>) -> TxRwSet {
+        TxRwSet {
+            namespaces: vec![NsRwSet {
+                namespace: "cc".into(),
+                collections: vec![CollRwSet {
+                    name: "c".into(),
+                    writes,
+                    ..Default::default()
+                }],
+                reads: Vec::new(),
+                ranges: Vec::new(),
+                writes: Vec::new(),
+                metadata_writes: Vec::new(),
+            }],
+        }
+    }
+
+    fn apply(rw: &TxRwSet, member: bool) -> BlockUpdates {
+        let mut u = BlockUpdates::default();
+        let info = |_: &str, _: &str| {
+            Some(CollInfo {
+                member,
+                block_to_live: 3,
+            })
+        };
+        apply_private(&mut u, 0, Version::new(7, 0), rw, None, &info);
+        u
+    }
+
+    #[test]
+    fn missing_writes_are_indexed_and_expire_but_purge_only_sets_are_not_missing() {
+        let put = HashedWrite {
+            key_hash: hash(b"k"),
+            value_hash: Some(hash(b"v")),
+            is_purge: false,
+        };
+        let u = apply(&tx(vec![put.clone()]), true);
+        assert_eq!(u.private.missing, vec![(0, "cc".to_string(), "c".to_string())]);
+        assert_eq!(u.private.missing_writes.len(), 1);
+        assert_eq!(
+            u.private.expiries[0].0, 11,
+            "expires at block 7 + 3 + 1 though never received"
+        );
+
+        let purge = HashedWrite {
+            key_hash: hash(b"k"),
+            value_hash: None,
+            is_purge: true,
+        };
+        let u = apply(&tx(vec![purge]), true);
+        assert!(u.private.missing.is_empty() && u.private.write_sets.is_empty());
+        assert_eq!(u.private.purges.len(), 1);
+        assert_eq!(
+            u.private.hashed.len(),
+            1,
+            "the hash entry is still removed everywhere"
+        );
+
+        let u = apply(&tx(vec![put]), false);
+        assert!(u.private.missing.is_empty() && u.private.expiries.is_empty());
     }
 }

@@ -147,6 +147,9 @@ pub struct PrivateChanges {
     pub write_sets: Vec<(u64, String, String, Vec<u8>)>,
     /// Member data this peer should have but does not: (tx index, namespace, collection).
     pub missing: Vec<(u64, String, String)>,
+    /// The writes of those missing write sets: (namespace, collection, key hash, version written), so
+    /// that a purge or an expiry of the key also ends the wait for data nobody may hold any more.
+    pub missing_writes: Vec<(String, String, Vec<u8>, Version)>,
     /// Explicit purges: every version of these keys disappears from this peer.
     pub purges: Vec<(String, String, Vec<u8>)>,
     /// Block-to-live expiries: (block at which to purge, namespace, collection, key hash, version written).

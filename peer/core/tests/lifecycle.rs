@@ -226,3 +226,64 @@ fn only_admins_approve_and_sequences_advance_one_by_one() {
             .unwrap()
     );
 }
+
+#[test]
+fn the_committed_sequence_can_be_approved_again_only_as_committed() {
+    let f = fixture();
+    let mut s = MemState::new();
+    let d = def(1, "OR('Org1MSP.peer')");
+    for (admin, peer) in [(&f.admin1, &f.peer1), (&f.admin2, &f.peer2)] {
+        let (_, code, _) = run(
+            &f,
+            &mut s,
+            admin,
+            &[peer],
+            &call("ApproveChaincodeDefinitionForMyOrg", &d),
+        );
+        assert_eq!(code, Some(Code::Valid));
+    }
+    let (_, code, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1, &f.peer2],
+        &call("CommitChaincodeDefinition", &d),
+    );
+    assert_eq!(code, Some(Code::Valid));
+    // As an org that joined later does: the committed definition, exactly, is accepted.
+    let (st, code, _) = run(
+        &f,
+        &mut s,
+        &f.admin2,
+        &[&f.peer2],
+        &call("ApproveChaincodeDefinitionForMyOrg", &d),
+    );
+    assert_eq!((st, code), (200, Some(Code::Valid)));
+    // The committed sequence with other parameters is a conflict naming what differs; so is committing
+    // the same sequence again.
+    let (st, _, msg) = run(
+        &f,
+        &mut s,
+        &f.admin2,
+        &[&f.peer2],
+        &call(
+            "ApproveChaincodeDefinitionForMyOrg",
+            &def(1, "OR('Org2MSP.peer')"),
+        ),
+    );
+    let msg = String::from_utf8(msg).unwrap();
+    assert_eq!(st, 409, "{msg}");
+    assert!(
+        msg.contains("endorsement_policy") && msg.contains("sequence 2"),
+        "{msg}"
+    );
+    let (st, _, _) = run(
+        &f,
+        &mut s,
+        &f.admin1,
+        &[&f.peer1, &f.peer2],
+        &call("CommitChaincodeDefinition", &d),
+    );
+    assert_eq!(st, 409);
+    assert_eq!(definition(&s, "kv").unwrap().unwrap(), d);
+}

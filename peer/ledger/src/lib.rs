@@ -82,6 +82,8 @@ pub struct Ledger {
     pub(crate) db: DB,
     pub(crate) write_opts: WriteOptions,
     tip: RwLock<Tip>,
+    /// Held by a commit and by [`Ledger::apply_reconciled`]: both read private state, then write.
+    pub(crate) private_writer: parking_lot::Mutex<()>,
 }
 
 impl Ledger {
@@ -115,6 +117,7 @@ impl Ledger {
             db,
             write_opts,
             tip: RwLock::new(Tip::default()),
+            private_writer: parking_lot::Mutex::new(()),
         };
         let tip = ledger.read_tip()?;
         *ledger.tip.write() = tip;
@@ -167,6 +170,7 @@ impl Ledger {
         if number != height {
             return Err(LedgerError::OutOfOrder { got: number, height });
         }
+        let _private = self.private_writer.lock();
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS)?, number.to_be_bytes(), block_bytes);
         let txids = self.cf(CF_TXIDS)?;

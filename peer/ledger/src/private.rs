@@ -14,6 +14,7 @@
 //! peer; the hashes stay, so old blocks still validate.
 
 use carechain_proto::kvrwset::KvrwSet;
+use peer_core::pvtrwset::hash;
 use peer_core::state::{PrivateChanges, Version};
 use prost::Message;
 use rocksdb::{Direction, IteratorMode, WriteBatch};
@@ -167,6 +168,13 @@ impl Ledger {
         for (tx, ns, coll) in &p.missing {
             batch.put_cf(missing, tx_key(number, *tx, ns, coll), []);
         }
+        // Missing writes are indexed like held ones, so a purge or an expiry of the key finds them.
+        for (ns, coll, kh, v) in &p.missing_writes {
+            let mut hk = coll_key(ns, coll, kh);
+            hk.push(0);
+            hk.extend_from_slice(&version_bytes(*v));
+            batch.put_cf(history, hk, []);
+        }
         for (at, ns, coll, kh, v) in &p.expiries {
             let mut k = at.to_be_bytes().to_vec();
             k.extend_from_slice(&coll_key(ns, coll, kh));
@@ -180,7 +188,8 @@ impl Ledger {
     }
 
     /// Removes a key's plaintext and its stored write sets (all of them, or only the one written at
-    /// `only`), on this peer.
+    /// `only`), on this peer. Write sets of those versions still awaited from other members stop being
+    /// missing: a purged or expired value is one no peer may serve any more.
     fn purge_key(
         &self,
         batch: &mut WriteBatch,
@@ -196,9 +205,7 @@ impl Ledger {
             self.cf(CF_PVT_HISTORY)?,
             self.cf(CF_PVT_MISSING)?,
         );
-        let Some(key) = self.db.get_cf(keyidx, coll_key(ns, coll, kh))? else {
-            return Ok(());
-        };
+        let key = self.db.get_cf(keyidx, coll_key(ns, coll, kh))?;
         let mut prefix = coll_key(ns, coll, kh);
         prefix.push(0);
         for item in self
@@ -219,7 +226,7 @@ impl Ledger {
             if let Some(raw) = self.db.get_cf(blocks, &tk)? {
                 let mut set =
                     KvrwSet::decode(raw.as_slice()).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-                set.writes.retain(|w| w.key.as_bytes() != key.as_slice());
+                set.writes.retain(|w| hash(w.key.as_bytes()) != kh);
                 if set.writes.is_empty() {
                     batch.delete_cf(blocks, &tk);
                 } else {
@@ -229,6 +236,11 @@ impl Ledger {
             batch.delete_cf(missing, &tk);
             batch.delete_cf(history, &hk);
         }
+        if let Some(v) = only {
+            // Expiry of a version this peer never received (no history entry if it predates the index).
+            batch.delete_cf(missing, tx_key(v.block, v.tx, ns, coll));
+        }
+        let Some(key) = key else { return Ok(()) };
         if only.is_none() {
             batch.delete_cf(state, coll_key(ns, coll, &key));
             batch.delete_cf(keyidx, coll_key(ns, coll, kh));
@@ -362,7 +374,9 @@ impl Ledger {
 
     /// Stores private data fetched by the reconciler for a missing entry. `writes` are the verified
     /// (key hash, key, value) of the write set, written by the transaction at `version`; values are
-    /// applied only where that transaction's write is still the current one.
+    /// applied only where that transaction's write is still the current one. Nothing is stored once
+    /// the entry is no longer missing (received meanwhile, or purged or expired while it was fetched);
+    /// returns whether the data was stored.
     pub fn apply_reconciled(
         &self,
         version: Version,
@@ -370,7 +384,14 @@ impl Ledger {
         coll: &str,
         bytes: &[u8],
         writes: &[ReconciledWrite],
-    ) -> Result<(), LedgerError> {
+    ) -> Result<bool, LedgerError> {
+        // Excludes a commit between the check and the write, so a purge or an expiry it applies cannot
+        // be undone by data fetched before it.
+        let _commit = self.private_writer.lock();
+        let tk = tx_key(version.block, version.tx, ns, coll);
+        if self.db.get_cf(self.cf(CF_PVT_MISSING)?, &tk)?.is_none() {
+            return Ok(false);
+        }
         let mut batch = WriteBatch::default();
         let (hashed, state, keyidx, history) = (
             self.cf(CF_PVT_HASHED)?,
@@ -392,6 +413,8 @@ impl Ledger {
             hk.push(0);
             hk.extend_from_slice(&version_bytes(version));
             batch.put_cf(history, hk, []);
+            // Indexed even for a superseded version: a later purge or expiry finds the key through it.
+            batch.put_cf(keyidx, coll_key(ns, coll, kh), key.as_bytes());
             let current = self
                 .db
                 .get_cf(hashed, coll_key(ns, coll, kh))?
@@ -404,9 +427,9 @@ impl Ledger {
                     coll_key(ns, coll, key.as_bytes()),
                     codec::encode_value(v, version, &Default::default()),
                 );
-                batch.put_cf(keyidx, coll_key(ns, coll, kh), key.as_bytes());
             }
         }
-        Ok(self.db.write_opt(batch, &self.write_opts)?)
+        self.db.write_opt(batch, &self.write_opts)?;
+        Ok(true)
     }
 }

@@ -201,3 +201,78 @@ fn transient_entries_are_dropped_when_their_transaction_commits() {
     assert!(l.get_transient("tx1").unwrap().is_none());
     assert!(l.get_transient("tx2").unwrap().is_some());
 }
+
+/// A member that never received a write set stops waiting for it when the value expires or is purged,
+/// and data fetched after that is not stored; data reconciled in time still expires.
+#[test]
+fn missing_data_ends_with_expiry_or_purge_and_reconciled_data_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path(), &LedgerOptions::default()).unwrap();
+    let missing = |u: &mut BlockUpdates, block: u64, key: &str, btl: u64| {
+        let kh = hash(key.as_bytes());
+        let v = Version::new(block, 0);
+        u.private.hashed.insert(
+            ("cc".into(), "c".into(), kh.clone()),
+            HashedUpdate {
+                value_hash: Some(hash(b"v")),
+                version: v,
+            },
+        );
+        u.private.missing.push((0, "cc".into(), "c".into()));
+        u.private
+            .missing_writes
+            .push(("cc".into(), "c".into(), kh.clone(), v));
+        if btl > 0 {
+            u.private
+                .expiries
+                .push((block + btl + 1, "cc".into(), "c".into(), kh, v));
+        }
+    };
+    let reconcile = |block: u64, key: &str| {
+        let set = carechain_proto::kvrwset::KvrwSet {
+            writes: vec![carechain_proto::kvrwset::KvWrite {
+                key: key.into(),
+                is_delete: false,
+                value: b"v".to_vec().into(),
+            }],
+            ..Default::default()
+        };
+        l.apply_reconciled(
+            Version::new(block, 0),
+            "cc",
+            "c",
+            &prost::Message::encode_to_vec(&set),
+            &[(hash(key.as_bytes()), key.into(), Some(b"v".to_vec()))],
+        )
+        .unwrap()
+    };
+    // Block 0: k1 (BTL 1) and block 1: k2 (BTL 1) are missing; k2 is reconciled in time.
+    let mut u = BlockUpdates::default();
+    missing(&mut u, 0, "k1", 1);
+    commit(&l, 0, &u);
+    let mut u = BlockUpdates::default();
+    missing(&mut u, 1, "k2", 1);
+    commit(&l, 1, &u);
+    assert!(reconcile(1, "k2"));
+    assert_eq!(l.missing_private_data().unwrap().len(), 1);
+    // Block 2 expires k1 (written at 0): no longer missing, and a late fetch stores nothing.
+    commit(&l, 2, &BlockUpdates::default());
+    assert!(l.missing_private_data().unwrap().is_empty());
+    assert!(!reconcile(0, "k1"));
+    assert!(l.snapshot().get_private("cc", "c", "k1").unwrap().is_none());
+    assert!(l.snapshot().get_private("cc", "c", "k2").unwrap().is_some());
+    // Block 3 expires the reconciled k2 like any other value.
+    commit(&l, 3, &BlockUpdates::default());
+    assert!(l.snapshot().get_private("cc", "c", "k2").unwrap().is_none());
+    assert!(l.private_write_set(1, 0, "cc", "c").unwrap().is_none());
+    // Block 4: k3 missing (no BTL); block 5 purges k3: no longer missing.
+    let mut u = BlockUpdates::default();
+    missing(&mut u, 4, "k3", 0);
+    commit(&l, 4, &u);
+    assert_eq!(l.missing_private_data().unwrap().len(), 1);
+    let mut u = BlockUpdates::default();
+    u.private.purges.push(("cc".into(), "c".into(), hash(b"k3")));
+    commit(&l, 5, &u);
+    assert!(l.missing_private_data().unwrap().is_empty());
+    assert!(!reconcile(4, "k3"));
+}

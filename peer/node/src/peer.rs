@@ -75,6 +75,9 @@ pub struct Peer {
     pub chaincodes: Chaincodes,
     /// Metrics.
     pub metrics: Arc<crate::metrics::PeerMetrics>,
+    /// Connections to other peers' PrivateData service, by address: reused, so dissemination does not
+    /// pay a mutual-TLS handshake per transaction.
+    pub pvt_connections: parking_lot::Mutex<BTreeMap<String, tonic::transport::Channel>>,
     channels: RwLock<BTreeMap<String, Arc<Channel>>>,
 }
 
@@ -96,6 +99,7 @@ impl Peer {
             trust,
             chaincodes: Chaincodes::builtin(),
             metrics,
+            pvt_connections: parking_lot::Mutex::new(BTreeMap::new()),
             channels: RwLock::new(BTreeMap::new()),
         })
     }

@@ -207,13 +207,23 @@ fn client(
     addr: &str,
     ca: &[u8],
 ) -> Result<PrivateDataClient<tonic::transport::Channel>, PeerError> {
-    let tls = ClientTls {
-        ca_pem: ca.to_vec(),
-        identity: Some(peer.tls.clone()),
-        server_name: Some(carechain_gateway::pool::host_of(addr)),
-        max_message_bytes: peer.config.max_message_size,
+    let ch = {
+        let mut open = peer.pvt_connections.lock();
+        match open.get(addr) {
+            Some(ch) => ch.clone(),
+            None => {
+                let tls = ClientTls {
+                    ca_pem: ca.to_vec(),
+                    identity: Some(peer.tls.clone()),
+                    server_name: Some(carechain_gateway::pool::host_of(addr)),
+                    max_message_bytes: peer.config.max_message_size,
+                };
+                let ch = connect_lazy(addr, &tls)?;
+                open.insert(addr.to_string(), ch.clone());
+                ch
+            }
+        }
     };
-    let ch = connect_lazy(addr, &tls)?;
     Ok(PrivateDataClient::new(ch)
         .max_decoding_message_size(peer.config.max_message_size)
         .max_encoding_message_size(peer.config.max_message_size))

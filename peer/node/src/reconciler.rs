@@ -90,14 +90,16 @@ async fn round(peer: &Arc<Peer>, ch: &Arc<Channel>) -> Result<(usize, usize), cr
                 .zip(&coll.writes)
                 .map(|((k, v), w)| (w.key_hash.clone(), k, v))
                 .collect();
-            ch.ledger.apply_reconciled(
+            // `false`: no longer missing (purged or expired meanwhile); nothing to count.
+            if ch.ledger.apply_reconciled(
                 Version::new(m.block, m.tx),
                 &m.ns,
                 &m.collection,
                 &bytes,
                 &with_hashes,
-            )?;
-            fixed += 1;
+            )? {
+                fixed += 1;
+            }
             break;
         }
     }

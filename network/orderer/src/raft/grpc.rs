@@ -6,11 +6,15 @@
 //! A caller is identified by the client certificate of its TLS session: it must be the
 //! `ClientTLSCert` of one of the channel's consenters (Fabric's rule), and a Raft message must be sent
 //! in that consenter's own name. The TLS layer has already checked the certificate chains to a TLS CA
-//! of a served channel.
+//! of a served channel. When a config block changes the consenters, [`GrpcCluster::reconfigure`] dials
+//! the new ones; a consenter just removed may still send Raft messages until it has left the Raft
+//! membership (it may be the leader carrying out its own removal), nothing else.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::RwLock;
 
 use bytes::Bytes;
 use carechain_proto::carechain::cluster::cluster_client::ClusterClient as GrpcClient;
@@ -25,7 +29,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 
 use super::network::{ClusterClient, ClusterError, RaftKind};
-use super::settings::Members;
+use super::settings::{Consenter, Members};
 use super::{NodeId, RaftConsensus};
 use crate::OrdererError;
 
@@ -35,8 +39,17 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(30);
 /// The client side: one lazily connected gRPC channel per other consenter of a channel.
 pub struct GrpcCluster {
     channel: String,
+    identity: TlsIdentity,
+    max_message_size: usize,
+    dial: RwLock<Dial>,
+}
+
+/// Who is dialed, and how.
+struct Dial {
     members: Arc<Members>,
-    peers: HashMap<NodeId, GrpcClient<Channel>>,
+    ca_pem: Vec<u8>,
+    /// By node id: the endpoint dialed and its client.
+    peers: HashMap<NodeId, (String, GrpcClient<Channel>)>,
 }
 
 /// What dialing the consenters needs.
@@ -57,39 +70,72 @@ impl GrpcCluster {
     /// Prepares connections to every other consenter (connected on first use, reconnected after
     /// failures).
     pub fn new(p: GrpcClusterParams<'_>) -> Result<GrpcCluster, OrdererError> {
-        let mut peers = HashMap::new();
-        for c in p.members.others() {
-            let tls = ClientTls {
-                ca_pem: p.ca_pem.clone(),
-                identity: Some(p.identity.clone()),
-                server_name: Some(c.host.clone()),
-                max_message_bytes: p.max_message_size,
-            };
-            let channel = connect_lazy(&c.endpoint, &tls)?;
-            let client = GrpcClient::new(channel)
-                .max_decoding_message_size(p.max_message_size)
-                .max_encoding_message_size(p.max_message_size);
-            peers.insert(c.id, client);
-        }
-        Ok(GrpcCluster {
+        let cluster = GrpcCluster {
             channel: p.channel.to_string(),
-            members: p.members,
+            identity: p.identity.clone(),
+            max_message_size: p.max_message_size,
+            dial: RwLock::new(Dial {
+                members: p.members.clone(),
+                ca_pem: p.ca_pem.clone(),
+                peers: HashMap::new(),
+            }),
+        };
+        cluster.reconfigure(p.members, p.ca_pem)?;
+        Ok(cluster)
+    }
+
+    /// Dials the consenters of `members` (retired ones included) with `ca_pem` as trust: new
+    /// consenters and moved endpoints get new connections, unchanged ones keep theirs, departed ones
+    /// are dropped; a new CA set redials everyone.
+    pub fn reconfigure(&self, members: Arc<Members>, ca_pem: Vec<u8>) -> Result<(), OrdererError> {
+        let mut dial = self.dial.write();
+        let redial_all = dial.ca_pem != ca_pem;
+        let mut peers = HashMap::new();
+        for c in members.peers() {
+            match dial.peers.get(&c.id) {
+                Some((endpoint, client)) if !redial_all && *endpoint == c.endpoint => {
+                    peers.insert(c.id, (endpoint.clone(), client.clone()));
+                }
+                _ => {
+                    peers.insert(c.id, (c.endpoint.clone(), self.connect(c, &ca_pem)?));
+                }
+            }
+        }
+        *dial = Dial {
+            members,
+            ca_pem,
             peers,
-        })
+        };
+        Ok(())
+    }
+
+    fn connect(&self, c: &Consenter, ca_pem: &[u8]) -> Result<GrpcClient<Channel>, OrdererError> {
+        let tls = ClientTls {
+            ca_pem: ca_pem.to_vec(),
+            identity: Some(self.identity.clone()),
+            server_name: Some(c.host.clone()),
+            max_message_bytes: self.max_message_size,
+        };
+        let channel = connect_lazy(&c.endpoint, &tls)?;
+        Ok(GrpcClient::new(channel)
+            .max_decoding_message_size(self.max_message_size)
+            .max_encoding_message_size(self.max_message_size))
     }
 
     fn peer(&self, target: NodeId) -> Result<GrpcClient<Channel>, ClusterError> {
-        self.peers
+        let dial = self.dial.read();
+        dial.peers
             .get(&target)
-            .cloned()
+            .map(|(_, client)| client.clone())
             .ok_or_else(|| ClusterError::Failed {
-                node: self.members.name(target),
+                node: dial.members.name(target),
                 detail: format!("not a consenter of channel {}", self.channel),
             })
     }
 
     fn error(&self, target: NodeId, status: &Status) -> ClusterError {
-        let (node, detail) = (self.members.name(target), status.message().to_string());
+        let node = self.dial.read().members.name(target);
+        let detail = status.message().to_string();
         match status.code() {
             // NotFound: it has not joined the channel (yet); back off rather than retry at once.
             Code::Unavailable | Code::Cancelled | Code::NotFound => {
@@ -145,6 +191,7 @@ impl ClusterClient for GrpcCluster {
         &self,
         target: NodeId,
         envelope: Bytes,
+        config_seq: u64,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<(), ClusterError>> {
         Box::pin(async move {
@@ -153,6 +200,7 @@ impl ClusterClient for GrpcCluster {
                 ForwardRequest {
                     channel: self.channel.clone(),
                     envelope,
+                    config_seq,
                 },
                 timeout,
             );
@@ -260,8 +308,9 @@ impl Cluster for ClusterService {
     async fn forward(&self, request: Request<ForwardRequest>) -> Result<Response<ForwardResponse>, Status> {
         let channel = request.get_ref().channel.clone();
         let (consensus, caller) = self.authorize(&request, &channel)?;
+        let forwarded = request.into_inner();
         consensus
-            .accept_forwarded(caller, request.into_inner().envelope)
+            .accept_forwarded(caller, forwarded.envelope, forwarded.config_seq)
             .await?;
         Ok(Response::new(ForwardResponse {}))
     }

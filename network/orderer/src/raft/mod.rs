@@ -27,7 +27,9 @@
 //!   gRPC with mutual TLS in production, an in-memory network that drops, delays and reorders messages
 //!   in the deterministic tests.
 //! - [`settings`]: Fabric's channel options (tick, election and heartbeat ticks, snapshot interval)
-//!   mapped onto openraft, and the consenter set (node ids, TLS certificates).
+//!   mapped onto openraft, and the consenter set (node ids from TLS certificates).
+//! - [`reconfig`]: consenter changes from config blocks become openraft membership changes; a
+//!   removed orderer leaves the group.
 //!
 //! openraft 0.9 (not raft-rs) because it is the maintained crates.io release of the two, is
 //! tokio/tracing-native and needs no protobuf dependency of its own (see the crate README).
@@ -38,9 +40,11 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub mod grpc;
+mod handlers;
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod reconfig;
 pub mod settings;
 pub mod state_machine;
 
@@ -52,7 +56,7 @@ mod sim_tests;
 pub use node::{RaftConsensus, RaftParams};
 pub use settings::{Members, RaftSettings};
 
-/// A Raft node id: the consenter's position in the channel's consenter list, plus one.
+/// A Raft node id: derived from the consenter's TLS server certificate ([`settings::node_id`]).
 pub type NodeId = u64;
 
 openraft::declare_raft_types!(

@@ -24,7 +24,7 @@ use openraft::raft::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::settings::Members;
+use super::settings::SharedMembers;
 use super::state_machine::BlockSource;
 use super::{NodeId, TypeConfig, decode, encode};
 use crate::OrdererError;
@@ -76,11 +76,13 @@ pub trait ClusterClient: Send + Sync + 'static {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Bytes, ClusterError>>;
 
-    /// Hands an envelope to the leader `target`'s block cutter.
+    /// Hands an envelope, checked against configuration `config_seq`, to the leader `target`'s block
+    /// cutter.
     fn forward(
         &self,
         target: NodeId,
         envelope: Bytes,
+        config_seq: u64,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<(), ClusterError>>;
 
@@ -179,16 +181,17 @@ impl RaftNetwork<TypeConfig> for Peer {
     }
 }
 
-/// Pulls missing blocks from the other consenters in turn (the state machine's [`BlockSource`]).
+/// Pulls missing blocks from the other consenters in turn (the state machine's [`BlockSource`], and
+/// an orderer joining from a later config block).
 pub struct ConsenterBlocks {
     client: Arc<dyn ClusterClient>,
-    members: Arc<Members>,
+    members: SharedMembers,
     channel: String,
 }
 
 impl ConsenterBlocks {
-    /// A source over the consenters of `members` other than this orderer.
-    pub fn new(channel: &str, client: Arc<dyn ClusterClient>, members: Arc<Members>) -> ConsenterBlocks {
+    /// A source over the current consenters of `members` other than this orderer.
+    pub fn new(channel: &str, client: Arc<dyn ClusterClient>, members: SharedMembers) -> ConsenterBlocks {
         ConsenterBlocks {
             client,
             members,
@@ -197,7 +200,8 @@ impl ConsenterBlocks {
     }
 
     async fn fetch_once(&self, start: u64, end: u64) -> Option<Vec<Block>> {
-        for c in self.members.others() {
+        let members = self.members.read().clone();
+        for c in members.others() {
             match self.client.pull_blocks(c.id, start, end).await {
                 Ok(blocks) if first_number(&blocks) == Some(start) => return Some(blocks),
                 Ok(_) => {

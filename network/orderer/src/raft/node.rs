@@ -15,31 +15,34 @@
 //! - **Propose.** Blocks go, in order, to a proposer task that appends them with
 //!   `client_write_ff` (several in flight, up to the chain's `MaxInflightBlocks`). Each proposal is
 //!   tagged with the leadership epoch it was created in; one from an earlier epoch is dropped.
+//! - **Membership.** The consenter set comes from the channel configuration; a config block that
+//!   changes it reaches this node through [`RaftConsensus::set_members`], and the leader turns the
+//!   change into openraft membership changes ([`super::reconfig`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use carechain_proto::common::Block;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use openraft::error::{InitializeError, RaftError};
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use openraft::{BasicNode, RaftMetrics, ServerState};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use prost::Message;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::log_store::{LogStore, RaftDb};
-use super::network::{ClusterClient, ConsenterBlocks, NetworkFactory, RaftKind};
-use super::settings::{Members, RaftSettings};
+use super::network::{ClusterClient, ConsenterBlocks, NetworkFactory};
+use super::settings::{Members, RaftSettings, SharedMembers};
 use super::state_machine::{SnapshotTrigger, StateMachine, StateMachineParams};
-use super::{ChannelRaft, NodeId, Proposal, TypeConfig, decode, encode};
+use super::{ChannelRaft, NodeId, Proposal};
 use crate::OrdererError;
 use crate::consensus::{ChainLink, Consensus, ConsensusEvent, Role};
+use crate::msgprocessor::Submitted;
 use crate::store::BlockStore;
 
 /// How long Submit waits for a leader to appear before answering SERVICE_UNAVAILABLE.
@@ -74,36 +77,41 @@ pub struct RaftParams {
 
 /// What the chain was last told about leadership (and what Broadcast acts on).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Leadership {
+pub(super) struct Leadership {
     /// The leader openraft reports, this node included; `None` during an election.
-    leader: Option<NodeId>,
+    pub(super) leader: Option<NodeId>,
     /// This node leads with a quorum and its chain creates blocks (`Role::Leader` was sent).
-    leading: bool,
+    pub(super) leading: bool,
     /// Counts `Role::Leader` reports; tags proposals so stale ones are dropped.
     epoch: u64,
 }
 
 /// Raft consensus for one channel (see the module docs).
 pub struct RaftConsensus {
-    channel: String,
-    members: Arc<Members>,
-    settings: RaftSettings,
-    raft: ChannelRaft,
+    pub(super) channel: String,
+    pub(super) me: NodeId,
+    pub(super) members: SharedMembers,
+    /// Bumped whenever `members` changes, so the leader reconciles the Raft membership.
+    pub(super) members_changed: watch::Sender<u64>,
+    /// The configuration removed this orderer from the consenters: it takes no more envelopes.
+    pub(super) evicted: AtomicBool,
+    pub(super) settings: RaftSettings,
+    pub(super) raft: ChannelRaft,
     link: ChainLink,
-    store: Arc<BlockStore>,
+    pub(super) store: Arc<BlockStore>,
     client: Arc<dyn ClusterClient>,
-    leadership: watch::Sender<Leadership>,
+    pub(super) leadership: watch::Sender<Leadership>,
     tx_proposals: mpsc::UnboundedSender<(u64, Block)>,
-    stop: watch::Sender<bool>,
+    pub(super) stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    pull_limit: usize,
+    pub(super) pull_limit: usize,
 }
 
 impl std::fmt::Debug for RaftConsensus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RaftConsensus")
             .field("channel", &self.channel)
-            .field("node", &self.members.me())
+            .field("node", &self.me)
             .field("leadership", &*self.leadership.borrow())
             .finish_non_exhaustive()
     }
@@ -114,7 +122,8 @@ impl RaftConsensus {
     /// group with the channel's consenters (every consenter does so with the same membership).
     pub async fn start(p: RaftParams) -> Result<Arc<RaftConsensus>, OrdererError> {
         let channel = p.channel_id.clone();
-        let members = Arc::new(p.members);
+        let me = p.members.me();
+        let members: SharedMembers = Arc::new(RwLock::new(Arc::new(p.members)));
         let config = Arc::new(p.settings.openraft_config(&channel)?);
         let trigger = SnapshotTrigger::new(p.settings.snapshot_interval);
         let source = ConsenterBlocks::new(&channel, p.client.clone(), members.clone());
@@ -127,13 +136,16 @@ impl RaftConsensus {
             trigger: trigger.clone(),
         })?;
         let network = NetworkFactory::new(p.client.clone());
-        let raft = openraft::Raft::new(members.me(), config, network, LogStore::new(p.db), state_machine)
+        let raft = openraft::Raft::new(me, config, network, LogStore::new(p.db), state_machine)
             .await
             .map_err(|e| OrdererError::Internal(format!("channel {channel}: starting Raft: {e}")))?;
         let (tx_proposals, rx_proposals) = mpsc::unbounded_channel();
         let consensus = Arc::new(RaftConsensus {
             channel,
+            me,
             members,
+            members_changed: watch::Sender::new(0),
+            evicted: AtomicBool::new(false),
             settings: p.settings,
             raft,
             link: p.link,
@@ -147,7 +159,8 @@ impl RaftConsensus {
         });
         let proposer = tokio::spawn(consensus.clone().run_proposer(rx_proposals));
         let watcher = tokio::spawn(consensus.clone().run_watcher(trigger));
-        consensus.tasks.lock().extend([proposer, watcher]);
+        let membership = tokio::spawn(consensus.clone().run_membership());
+        consensus.tasks.lock().extend([proposer, watcher, membership]);
         consensus.bootstrap().await?;
         Ok(consensus)
     }
@@ -156,10 +169,13 @@ impl RaftConsensus {
     /// itself; the others join when it reaches them. Had every consenter initialized on joining, a late
     /// joiner's first election (term 1) would depose a leader already elected in term 1. Another
     /// consenter initializes only if nobody has reached it within a few election timeouts (the first
-    /// consenter is down); that is safe, the membership being the same everywhere.
+    /// consenter is down); that is safe, the membership being the same everywhere. Only a chain that
+    /// holds nothing but its genesis block forms a group: an orderer that joined from a later config
+    /// block (or whose chain grew) waits for the leader to add it.
     async fn bootstrap(self: &Arc<Self>) -> Result<(), OrdererError> {
-        if !self.raft.is_initialized().await.map_err(|e| self.fatal(e))? {
-            if self.members.me() == 1 {
+        let pristine = !self.raft.is_initialized().await.map_err(|e| self.fatal(e))?;
+        if pristine && self.store.height() == 1 {
+            if self.me == self.members().first() {
                 return self.initialize().await;
             }
             let me = self.clone();
@@ -178,7 +194,7 @@ impl RaftConsensus {
                 }
             });
             self.tasks.lock().push(task);
-        } else if self.members.len() == 1 {
+        } else if !pristine && self.members().len() == 1 {
             // Alone in the group: no one else can win, so don't wait an election timeout.
             self.raft.trigger().elect().await.map_err(|e| self.fatal(e))?;
         }
@@ -186,8 +202,9 @@ impl RaftConsensus {
     }
 
     async fn initialize(&self) -> Result<(), OrdererError> {
-        tracing::info!(channel = %self.channel, node = self.members.me(), consenters = self.members.len(), "starting a new Raft group");
-        match self.raft.initialize(self.members.nodes()).await {
+        let members = self.members();
+        tracing::info!(channel = %self.channel, node = self.me, consenters = members.len(), "starting a new Raft group");
+        match self.raft.initialize(members.nodes()).await {
             Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
             Err(e) => Err(OrdererError::Internal(format!("channel {}: {e}", self.channel))),
         }
@@ -197,9 +214,19 @@ impl RaftConsensus {
         OrdererError::Internal(format!("channel {}: {e}", self.channel))
     }
 
-    /// The channel's consenters.
-    pub fn members(&self) -> &Members {
-        &self.members
+    /// The channel's consenters (as of the latest config block this orderer applied).
+    pub fn members(&self) -> Arc<Members> {
+        self.members.read().clone()
+    }
+
+    /// This orderer's node id in the channel.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// Timing and sizes of the group.
+    pub fn settings(&self) -> &RaftSettings {
+        &self.settings
     }
 
     /// The openraft handle, for tests that inspect its metrics.
@@ -229,82 +256,7 @@ impl RaftConsensus {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Handles a Raft message from consenter `caller` (the cluster service authenticated it by its TLS
-    /// certificate); the message must be sent in the caller's own name.
-    pub async fn handle_raft(
-        &self,
-        caller: NodeId,
-        kind: RaftKind,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, OrdererError> {
-        let bad = |e: super::CodecError| OrdererError::BadRequest(format!("channel {}: {e}", self.channel));
-        let reply = match kind {
-            RaftKind::AppendEntries => {
-                let req: AppendEntriesRequest<TypeConfig> = decode(payload).map_err(bad)?;
-                self.check_sender(caller, req.vote.leader_id().voted_for())?;
-                encode(&self.raft.append_entries(req).await)
-            }
-            RaftKind::Vote => {
-                let req: VoteRequest<NodeId> = decode(payload).map_err(bad)?;
-                self.check_sender(caller, req.vote.leader_id().voted_for())?;
-                encode(&self.raft.vote(req).await)
-            }
-            RaftKind::InstallSnapshot => {
-                let req: InstallSnapshotRequest<TypeConfig> = decode(payload).map_err(bad)?;
-                self.check_sender(caller, req.vote.leader_id().voted_for())?;
-                encode(&self.raft.install_snapshot(req).await)
-            }
-        };
-        reply.map_err(|e| OrdererError::Internal(format!("channel {}: {e}", self.channel)))
-    }
-
-    fn check_sender(&self, caller: NodeId, claimed: Option<NodeId>) -> Result<(), OrdererError> {
-        match claimed {
-            Some(id) if id == caller => Ok(()),
-            other => Err(OrdererError::Forbidden(format!(
-                "channel {}: consenter {} sent a Raft message in the name of {}",
-                self.channel,
-                self.members.name(caller),
-                other.map_or_else(|| "nobody".to_string(), |id| self.members.name(id))
-            ))),
-        }
-    }
-
-    /// An envelope a follower forwarded: ordered if this node leads, refused otherwise (one hop only,
-    /// so a stale view of who leads cannot bounce envelopes around).
-    pub async fn accept_forwarded(&self, caller: NodeId, envelope: Bytes) -> Result<(), OrdererError> {
-        if self.leadership.borrow().leading {
-            return self.enqueue(envelope).await;
-        }
-        Err(OrdererError::Unavailable(format!(
-            "{} forwarded an envelope of channel {} to {}, which is not its leader",
-            self.members.name(caller),
-            self.channel,
-            self.members.name(self.members.me())
-        )))
-    }
-
-    /// Blocks `start..end` from the store, up to the byte limit, and the chain's height.
-    pub async fn serve_blocks(&self, start: u64, end: u64) -> Result<(Vec<Block>, u64), OrdererError> {
-        let (store, limit) = (self.store.clone(), self.pull_limit);
-        tokio::task::spawn_blocking(move || {
-            let height = store.height();
-            let (mut out, mut bytes) = (Vec::new(), 0usize);
-            for n in start..end.min(height) {
-                let Some(block) = store.block(n)? else { break };
-                bytes += block.encoded_len();
-                if !out.is_empty() && bytes > limit {
-                    break;
-                }
-                out.push(block);
-            }
-            Ok((out, height))
-        })
-        .await
-        .map_err(|e| OrdererError::Internal(format!("block read task failed: {e}")))?
-    }
-
-    async fn enqueue(&self, envelope: Bytes) -> Result<(), OrdererError> {
+    pub(super) async fn enqueue(&self, envelope: Submitted) -> Result<(), OrdererError> {
         match tokio::time::timeout(ENQUEUE_WAIT, self.link.tx_ordered.send(envelope)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(OrdererError::Unavailable(format!(
@@ -319,15 +271,15 @@ impl RaftConsensus {
         }
     }
 
-    async fn forward(&self, leader: NodeId, envelope: Bytes) -> Result<(), OrdererError> {
+    async fn forward(&self, leader: NodeId, envelope: Submitted) -> Result<(), OrdererError> {
         self.client
-            .forward(leader, envelope, FORWARD_TIMEOUT)
+            .forward(leader, envelope.envelope, envelope.config_seq, FORWARD_TIMEOUT)
             .await
             .map_err(|e| {
                 OrdererError::Unavailable(format!(
                     "channel {}: forwarding to the Raft leader {} failed: {e}",
                     self.channel,
-                    self.members.name(leader)
+                    self.members().name(leader)
                 ))
             })
     }
@@ -336,22 +288,43 @@ impl RaftConsensus {
         OrdererError::Unavailable(format!(
             "channel {} has no Raft leader: an election is in progress or fewer than a quorum of its {} consenters are reachable; retry shortly",
             self.channel,
-            self.members.len()
+            self.members().len()
         ))
+    }
+
+    /// The refusal of an orderer the configuration removed from the consenters.
+    pub(super) fn not_a_consenter(&self) -> OrdererError {
+        OrdererError::Unavailable(format!(
+            "this orderer is no longer a consenter of channel {}: send to one of its consenters ({})",
+            self.channel,
+            self.members()
+                .others()
+                .map(|c| c.endpoint.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+
+    /// Whether the configuration removed this orderer from the consenters.
+    pub fn is_evicted(&self) -> bool {
+        self.evicted.load(Ordering::Acquire)
     }
 }
 
 impl Consensus for RaftConsensus {
-    fn submit(&self, envelope: Bytes) -> BoxFuture<'_, Result<(), OrdererError>> {
+    fn submit(&self, envelope: Submitted) -> BoxFuture<'_, Result<(), OrdererError>> {
         Box::pin(async move {
             let deadline = Instant::now() + LEADER_WAIT;
             let mut rx = self.leadership.subscribe();
             loop {
+                if self.is_evicted() {
+                    return Err(self.not_a_consenter());
+                }
                 let l = rx.borrow_and_update().clone();
                 if l.leading {
                     return self.enqueue(envelope).await;
                 }
-                if let Some(leader) = l.leader.filter(|id| *id != self.members.me()) {
+                if let Some(leader) = l.leader.filter(|id| *id != self.me) {
                     return self.forward(leader, envelope).await;
                 }
                 match tokio::time::timeout_at(deadline, rx.changed()).await {
@@ -383,8 +356,8 @@ impl Consensus for RaftConsensus {
             Role::Follower {
                 leader: l
                     .leader
-                    .filter(|id| *id != self.members.me())
-                    .map(|id| self.members.name(id)),
+                    .filter(|id| *id != self.me)
+                    .map(|id| self.members().name(id)),
             }
         }
     }
@@ -449,7 +422,7 @@ impl RaftConsensus {
 
     /// Whether `m` shows this node leading and hearing from a quorum within an election timeout.
     fn leads_with_quorum(&self, m: &RaftMetrics<NodeId, BasicNode>, seen: Instant) -> bool {
-        let me = self.members.me();
+        let me = self.me;
         if m.state != ServerState::Leader || m.current_leader != Some(me) {
             return false;
         }
@@ -494,10 +467,10 @@ impl RaftConsensus {
         }
         self.leadership.send_modify(|l| {
             l.leading = true;
-            l.leader = Some(self.members.me());
+            l.leader = Some(self.me);
             l.epoch += 1;
         });
-        tracing::info!(channel = %self.channel, node = self.members.me(), term, "leading the channel's Raft group");
+        tracing::info!(channel = %self.channel, node = self.me, term, "leading the channel's Raft group");
         let _ = self.link.tx_events.send(ConsensusEvent::Role(Role::Leader));
     }
 
@@ -507,8 +480,8 @@ impl RaftConsensus {
             l.leader = leader;
         });
         let name = leader
-            .filter(|id| *id != self.members.me())
-            .map(|id| self.members.name(id));
+            .filter(|id| *id != self.me)
+            .map(|id| self.members().name(id));
         tracing::info!(channel = %self.channel, leader = ?name, "no longer leading (new leader, or no quorum)");
         let _ = self
             .link

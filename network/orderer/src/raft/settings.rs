@@ -2,15 +2,22 @@
 //! openraft's timers, and the consenter set turned into node ids and TLS identities. Both come from
 //! the channel's config block, so every orderer of the channel derives the same values. Pure: no I/O.
 //!
-//! Node ids are per channel, as in Fabric: consenter `i` of `Orderer.EtcdRaft.Consenters` is node
-//! `i + 1`. An orderer finds its own id by its TLS server certificate, and recognises a calling orderer
-//! by the client certificate of its TLS session.
+//! A consenter's node id is derived from its TLS server certificate ([`node_id`]), not from its
+//! position in `Orderer.EtcdRaft.Consenters`: removing a consenter must not renumber the others (Raft
+//! identifies members by id), and an orderer joining from a later config block must compute the same
+//! ids as the orderers that followed every change. Fabric keeps a consenter-id table in block metadata
+//! for this; a hash of the certificate needs no table. An orderer finds its own id by its TLS server
+//! certificate, and recognises a calling orderer by the client certificate of its TLS session.
+//! Replacing a consenter's certificate therefore makes it a new member (remove, then add).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use carechain_channel::config::OrdererParams;
 use carechain_proto::etcdraft;
+use parking_lot::RwLock;
+use sha2::{Digest, Sha256};
 
 use super::NodeId;
 use crate::OrdererError;
@@ -123,49 +130,87 @@ pub struct Consenter {
     pub server_cert: Vec<u8>,
 }
 
+/// The Raft node id of the consenter whose TLS server certificate is `server_cert` (DER): the first
+/// 53 bits of its SHA-256 (never 0, which openraft uses as "nobody"; 53 bits stay exact in JSON).
+pub fn node_id(server_cert: &[u8]) -> NodeId {
+    let digest = Sha256::digest(server_cert);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(first) & ((1 << 53) - 1)).max(1)
+}
+
+/// Parses a channel's consenter list, in order. Refuses sets in which a certificate does not parse
+/// or a certificate appears twice.
+pub fn consenters(channel: &str, list: &[etcdraft::Consenter]) -> Result<Vec<Consenter>, OrdererError> {
+    let mut out: Vec<Consenter> = Vec::with_capacity(list.len());
+    for c in list {
+        let endpoint = format!("{}:{}", c.host, c.port);
+        let der = |pem: &[u8], what: &str| {
+            carechain_crypto::pem::first_certificate(pem).map_err(|e| {
+                OrdererError::BadRequest(format!(
+                    "channel {channel}: consenter {endpoint} has no usable {what}: {e}"
+                ))
+            })
+        };
+        let server_cert = der(&c.server_tls_cert, "ServerTLSCert")?;
+        let consenter = Consenter {
+            id: node_id(&server_cert),
+            host: c.host.clone(),
+            endpoint: endpoint.clone(),
+            client_cert: der(&c.client_tls_cert, "ClientTLSCert")?,
+            server_cert,
+        };
+        if let Some(dup) = out.iter().find(|o| {
+            o.client_cert == consenter.client_cert
+                || o.server_cert == consenter.server_cert
+                || o.id == consenter.id
+        }) {
+            return Err(OrdererError::BadRequest(format!(
+                "channel {channel}: consenters {} and {endpoint} share a TLS certificate",
+                dup.endpoint
+            )));
+        }
+        out.push(consenter);
+    }
+    if out.is_empty() {
+        return Err(OrdererError::BadRequest(format!(
+            "channel {channel} has no consenters"
+        )));
+    }
+    Ok(out)
+}
+
+/// Whether the orderer whose TLS server certificate is `own_tls_cert` is among `list`.
+pub fn is_consenter(list: &[etcdraft::Consenter], own_tls_cert: &[u8]) -> bool {
+    list.iter().any(|c| {
+        carechain_crypto::pem::first_certificate(&c.server_tls_cert).is_ok_and(|der| der == own_tls_cert)
+    })
+}
+
 /// A channel's consenters and which of them this orderer is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Members {
     me: NodeId,
     consenters: Vec<Consenter>,
+    /// Consenters the latest configuration removed that may still be in the Raft membership (the
+    /// leader removing them is one of them, or has not committed the change yet): their Raft messages
+    /// are still accepted, nothing else.
+    retired: Vec<Consenter>,
 }
+
+/// The current consenter set of a channel, shared by its Raft consensus, its cluster client and its
+/// block source, and replaced when a config block changes it.
+pub type SharedMembers = Arc<RwLock<Arc<Members>>>;
 
 impl Members {
     /// The consenters of a channel, identifying this orderer by `own_tls_cert` (DER). Refuses sets in
     /// which a certificate does not parse, a certificate appears twice, or this orderer is absent.
     pub fn from_config(
         channel: &str,
-        consenters: &[etcdraft::Consenter],
+        list: &[etcdraft::Consenter],
         own_tls_cert: &[u8],
     ) -> Result<Members, OrdererError> {
-        let mut out: Vec<Consenter> = Vec::with_capacity(consenters.len());
-        for (i, c) in consenters.iter().enumerate() {
-            let endpoint = format!("{}:{}", c.host, c.port);
-            let der = |pem: &[u8], what: &str| {
-                carechain_crypto::pem::first_certificate(pem).map_err(|e| {
-                    OrdererError::BadRequest(format!(
-                        "channel {channel}: consenter {endpoint} has no usable {what}: {e}"
-                    ))
-                })
-            };
-            let consenter = Consenter {
-                id: i as NodeId + 1,
-                host: c.host.clone(),
-                endpoint: endpoint.clone(),
-                client_cert: der(&c.client_tls_cert, "ClientTLSCert")?,
-                server_cert: der(&c.server_tls_cert, "ServerTLSCert")?,
-            };
-            if let Some(dup) = out
-                .iter()
-                .find(|o| o.client_cert == consenter.client_cert || o.server_cert == consenter.server_cert)
-            {
-                return Err(OrdererError::BadRequest(format!(
-                    "channel {channel}: consenters {} and {endpoint} share a TLS certificate",
-                    dup.endpoint
-                )));
-            }
-            out.push(consenter);
-        }
+        let out = consenters(channel, list)?;
         let me = out
             .iter()
             .find(|c| c.server_cert == own_tls_cert)
@@ -177,12 +222,59 @@ impl Members {
                     listed.join(", ")
                 ))
             })?;
-        Ok(Members { me, consenters: out })
+        Ok(Members {
+            me,
+            consenters: out,
+            retired: Vec::new(),
+        })
+    }
+
+    /// The consenters of `list` as seen by node `me`, which may not be among them (an orderer the
+    /// configuration removed, carrying out or waiting for its removal).
+    pub fn with_node(
+        channel: &str,
+        list: &[etcdraft::Consenter],
+        me: NodeId,
+    ) -> Result<Members, OrdererError> {
+        Ok(Members {
+            me,
+            consenters: consenters(channel, list)?,
+            retired: Vec::new(),
+        })
+    }
+
+    /// These members after a configuration change to `next`: consenters no longer listed become
+    /// retired (see [`Members::retire_departed`]); this orderer keeps its id.
+    pub fn succeeded_by(&self, next: Members) -> Members {
+        let mut retired: Vec<Consenter> = self
+            .consenters
+            .iter()
+            .chain(&self.retired)
+            .filter(|c| next.get(c.id).is_none())
+            .cloned()
+            .collect();
+        retired.dedup_by_key(|c| c.id);
+        Members { retired, ..next }
+    }
+
+    /// Forgets retired consenters that `in_raft` says have left the Raft membership.
+    pub fn retire_departed(&self, in_raft: impl Fn(NodeId) -> bool) -> Option<Members> {
+        if self.retired.iter().all(|c| in_raft(c.id)) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.retired.retain(|c| in_raft(c.id));
+        Some(next)
     }
 
     /// This orderer's node id.
     pub fn me(&self) -> NodeId {
         self.me
+    }
+
+    /// The first consenter of the list: the one that forms a new group.
+    pub fn first(&self) -> NodeId {
+        self.consenters.first().map_or(self.me, |c| c.id)
     }
 
     /// Number of consenters.
@@ -195,7 +287,7 @@ impl Members {
         self.consenters.is_empty()
     }
 
-    /// Consenter `id`.
+    /// Consenter `id` (retired ones included).
     pub fn get(&self, id: NodeId) -> Option<&Consenter> {
         self.consenters.iter().find(|c| c.id == id)
     }
@@ -205,21 +297,40 @@ impl Members {
         self.consenters.iter().filter(move |c| c.id != self.me)
     }
 
-    /// The consenter whose client certificate is `der`.
+    /// Every orderer this one may have to call: the other consenters and the retired ones.
+    pub fn peers(&self) -> impl Iterator<Item = &Consenter> {
+        self.others().chain(self.retired.iter())
+    }
+
+    /// The consenter (or retired consenter) whose client certificate is `der`.
     pub fn by_client_cert(&self, der: &[u8]) -> Option<NodeId> {
         self.consenters
             .iter()
+            .chain(&self.retired)
             .find(|c| c.client_cert == der)
             .map(|c| c.id)
     }
 
+    /// Whether `id` is a current consenter (not a retired one).
+    pub fn is_consenter(&self, id: NodeId) -> bool {
+        self.get(id).is_some()
+    }
+
     /// The endpoint of node `id`, for logs and ChannelInfo (`node <id>` if unknown).
     pub fn name(&self, id: NodeId) -> String {
-        self.get(id)
+        self.consenters
+            .iter()
+            .chain(&self.retired)
+            .find(|c| c.id == id)
             .map_or_else(|| format!("node {id}"), |c| c.endpoint.clone())
     }
 
-    /// The voters of the group, as openraft's initial membership.
+    /// Node ids of the consenters.
+    pub fn ids(&self) -> BTreeSet<NodeId> {
+        self.consenters.iter().map(|c| c.id).collect()
+    }
+
+    /// The voters of the group, as openraft's membership.
     pub fn nodes(&self) -> BTreeMap<NodeId, openraft::BasicNode> {
         self.consenters
             .iter()
@@ -306,12 +417,19 @@ mod tests {
             consenter("o2", &c2, &c2),
         ];
         let m = Members::from_config("care", &set, &c1).unwrap();
-        assert_eq!((m.me(), m.len()), (2, 3));
-        assert_eq!(m.by_client_cert(&c2), Some(3));
+        let (n0, n1, n2) = (node_id(&c0), node_id(&c1), node_id(&c2));
+        assert_eq!((m.me(), m.len(), m.first()), (n1, 3, n0));
+        assert_eq!(m.by_client_cert(&c2), Some(n2));
         assert_eq!(m.by_client_cert(&cert("stranger")), None);
-        assert_eq!(m.others().map(|c| c.id).collect::<Vec<_>>(), vec![1, 3]);
-        assert_eq!(m.name(1), "o0:7052");
-        assert_eq!(m.nodes().keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(m.others().map(|c| c.id).collect::<Vec<_>>(), vec![n0, n2]);
+        assert_eq!(m.name(n0), "o0:7052");
+        assert_eq!(m.ids(), BTreeSet::from([n0, n1, n2]));
+        assert!(m.nodes().keys().all(|id| m.is_consenter(*id)));
+        // Ids follow the certificate, not the position: removing o0 renumbers nobody.
+        let without_first = Members::from_config("care", &set[1..], &c1).unwrap();
+        assert_eq!(without_first.ids(), BTreeSet::from([n1, n2]));
+        assert_eq!((without_first.me(), without_first.first()), (n1, n1));
+        assert!(is_consenter(&set, &c2) && !is_consenter(&set[1..], &c0));
 
         let err = Members::from_config("care", &set, &cert("outsider")).unwrap_err();
         assert!(matches!(&err, OrdererError::Refused(m) if m.contains("not a consenter of channel care")));
@@ -329,5 +447,32 @@ mod tests {
             err.to_string().contains("o9:7052 has no usable ClientTLSCert"),
             "{err}"
         );
+        assert!(Members::from_config("care", &[], &c0).is_err());
+    }
+
+    #[test]
+    fn removed_consenters_stay_callers_until_they_leave_the_raft_membership() {
+        let (c0, c1, c2) = (cert("o0"), cert("o1"), cert("o2"));
+        let set = [
+            consenter("o0", &c0, &c0),
+            consenter("o1", &c1, &c1),
+            consenter("o2", &c2, &c2),
+        ];
+        let before = Members::from_config("care", &set, &c1).unwrap();
+        let after = before.succeeded_by(Members::from_config("care", &set[1..], &c1).unwrap());
+        let n0 = node_id(&c0);
+        assert!(!after.is_consenter(n0));
+        assert_eq!(
+            after.by_client_cert(&c0),
+            Some(n0),
+            "a retired leader still replicates"
+        );
+        assert_eq!(after.name(n0), "o0:7052");
+        assert_eq!(after.peers().count(), 2);
+        assert_eq!(after.retire_departed(|_| true), None);
+        let gone = after.retire_departed(|id| id != n0).unwrap();
+        assert_eq!(gone.by_client_cert(&c0), None);
+        assert_eq!(node_id(&c0), node_id(&c0.clone()));
+        assert_ne!(node_id(&c0), 0);
     }
 }

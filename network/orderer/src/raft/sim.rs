@@ -137,12 +137,13 @@ impl ClusterClient for SimClient {
         &self,
         to: NodeId,
         envelope: Bytes,
+        config_seq: u64,
         _timeout: Duration,
     ) -> BoxFuture<'_, Result<(), ClusterError>> {
         Box::pin(async move {
             let fate = self.net.fate(self.from, to, false)?;
             fate.node
-                .accept_forwarded(self.from, envelope)
+                .accept_forwarded(self.from, envelope, config_seq)
                 .await
                 .map_err(|e| failed(to, e))
         })
@@ -180,6 +181,34 @@ pub fn pem(der: &[u8]) -> Vec<u8> {
     format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n").into_bytes()
 }
 
+/// A real channel configuration (MSPs from cryptogen) with the harness's batch rules: the chain takes
+/// its batch settings and in-flight limit from the configuration.
+fn sim_config(batch: BatchConfig) -> Arc<carechain_channel::ChannelConfig> {
+    static BASE: std::sync::OnceLock<carechain_channel::ChannelConfig> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path();
+        let crypto = "OrdererOrgs:\n  - Name: Orderer\n    Domain: o.sim\n    Specs:\n      - Hostname: orderer0\nPeerOrgs:\n  - Name: HospitalA\n    Domain: a.sim\n    Template: {Count: 1}\n";
+        std::fs::write(p.join("crypto.yaml"), crypto).expect("crypto spec");
+        carechain_crypto::cryptogen::generate(&p.join("crypto.yaml"), &p.join("crypto"), false).expect("cryptogen");
+        let tls = "crypto/ordererOrganizations/o.sim/orderers/orderer0.o.sim/tls/server.crt";
+        let configtx = format!(
+            "Organizations:\n  - Name: Orderer\n    ID: OrdererMSP\n    MSPDir: crypto/ordererOrganizations/o.sim/msp\n  - Name: HospitalA\n    ID: HospitalAMSP\n    MSPDir: crypto/peerOrganizations/a.sim/msp\nProfiles:\n  Sim:\n    Orderer:\n      EtcdRaft:\n        Consenters:\n          - {{Host: o0, Port: 7052, ClientTLSCert: {tls}, ServerTLSCert: {tls}}}\n      Organizations: [Orderer]\n    Application:\n      Organizations: [HospitalA]\n"
+        );
+        std::fs::write(p.join("configtx.yaml"), configtx).expect("configtx");
+        let tx = carechain_channel::configtx::ConfigTx::load(&p.join("configtx.yaml")).expect("configtx loads");
+        let config = carechain_channel::genesis::build_config(&tx, "Sim", "sim").expect("config");
+        carechain_channel::ChannelConfig::from_config("sim", &config).expect("config parses")
+    });
+    let mut config = base.clone();
+    config.orderer.batch_size.max_message_count = batch.max_message_count;
+    config.orderer.batch_size.absolute_max_bytes = batch.absolute_max_bytes;
+    config.orderer.batch_size.preferred_max_bytes = batch.preferred_max_bytes;
+    config.orderer.batch_timeout = batch.timeout;
+    config.orderer.raft.max_inflight_blocks = 5;
+    Arc::new(config)
+}
+
 /// One running orderer of the cluster.
 struct SimNode {
     consensus: Arc<RaftConsensus>,
@@ -195,6 +224,8 @@ pub struct SimCluster {
     nodes: Vec<Option<SimNode>>,
     consenters: Vec<etcdraft::Consenter>,
     certs: Vec<Vec<u8>>,
+    /// Node id of each orderer.
+    ids: Vec<NodeId>,
     genesis: Block,
     signer: Arc<SigningIdentity>,
     /// Raft timing and sizes.
@@ -232,7 +263,9 @@ impl SimCluster {
                 server_tls_cert: pem(c).into(),
             })
             .collect();
+        let ids = certs.iter().map(|c| super::settings::node_id(c)).collect();
         SimCluster {
+            ids,
             net: SimNet::new(seed),
             dirs: (0..n).map(|_| tempfile::tempdir().expect("tempdir")).collect(),
             nodes: (0..n).map(|_| None).collect(),
@@ -252,7 +285,7 @@ impl SimCluster {
 
     /// Cuts node `i` off from every other node (or reconnects it).
     pub fn isolate(&self, i: usize, isolated: bool) {
-        let id = i as NodeId + 1;
+        let id = self.ids[i];
         let mut s = self.net.state.lock();
         if isolated {
             s.isolated.insert(id);
@@ -294,17 +327,19 @@ impl SimCluster {
         .await
         .expect("consensus starts");
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let config = sim_config(self.batch);
+        let (tx_config, _) = watch::channel(config.clone());
         let chain = Chain::spawn(ChainParams {
             channel_id: "sim".into(),
             store: store.clone(),
             signer: self.signer.clone(),
-            batch: self.batch,
-            max_in_flight: 5,
+            config,
             last_config: 0,
             consensus: consensus.clone(),
             rx_ordered,
             rx_events,
             tx_height,
+            tx_config,
             shutdown: shutdown_rx,
         });
         self.net.state.lock().nodes.insert(id, consensus.clone());
@@ -319,7 +354,7 @@ impl SimCluster {
     /// Stops orderer `i` abruptly: no draining, unsynced state as a killed process leaves it.
     pub async fn crash(&mut self, i: usize) {
         let Some(node) = self.nodes[i].take() else { return };
-        self.net.state.lock().nodes.remove(&(i as NodeId + 1));
+        self.net.state.lock().nodes.remove(&self.ids[i]);
         node.chain.abort();
         let _ = node.chain.await;
         node.consensus.shutdown().await;

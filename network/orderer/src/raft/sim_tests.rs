@@ -18,6 +18,7 @@ use super::{RaftConsensus, RaftSettings};
 use crate::OrdererError;
 use crate::consensus::Consensus;
 use crate::cutter::BatchConfig;
+use crate::msgprocessor::Submitted;
 
 fn settings(snapshot_interval: u64) -> RaftSettings {
     RaftSettings {
@@ -83,7 +84,7 @@ fn spawn_clients(
                     for _attempt in 0..200 {
                         let target = nodes[rng.random_range(0..nodes.len())].upgrade();
                         let result = match target {
-                            Some(node) => node.submit(env.clone()).await,
+                            Some(node) => node.submit(Submitted::normal(env.clone(), 0)).await,
                             None => Err(OrdererError::Unavailable("down".into())),
                         };
                         match result {
@@ -302,7 +303,7 @@ async fn without_a_quorum_submit_fails_promptly_and_no_fork_follows_recovery() {
     let refused = loop {
         let probe = Bytes::from(format!("synthetic probe {}", probes.len()));
         probes.push(probe.clone());
-        match survivor.submit(probe).await {
+        match survivor.submit(Submitted::normal(probe, 0)).await {
             Err(OrdererError::Unavailable(m)) => break m,
             Ok(()) => tokio::time::sleep(Duration::from_millis(20)).await,
             Err(e) => panic!("unexpected refusal {e}"),
@@ -316,7 +317,9 @@ async fn without_a_quorum_submit_fails_promptly_and_no_fork_follows_recovery() {
     // Once refused, every call is refused within the leader wait.
     let t = Instant::now();
     assert!(matches!(
-        survivor.submit(Bytes::from_static(b"synthetic probe 2")).await,
+        survivor
+            .submit(Submitted::normal(Bytes::from_static(b"synthetic probe 2"), 0))
+            .await,
         Err(OrdererError::Unavailable(_))
     ));
     assert!(
@@ -366,7 +369,10 @@ async fn a_partitioned_leader_steps_aside_and_rejoins_without_forking() {
     );
     assert!(matches!(
         c.consensus(old)
-            .submit(Bytes::from_static(b"synthetic to the minority"))
+            .submit(Submitted::normal(
+                Bytes::from_static(b"synthetic to the minority"),
+                0
+            ))
             .await,
         Err(OrdererError::Unavailable(_))
     ));
