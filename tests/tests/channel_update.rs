@@ -7,7 +7,8 @@
 //!    refused the channel's blocks, queries and endorsements, and cannot join. Adding the hospital with
 //!    one admin signature is refused (the Application group's Admins policy is MAJORITY); with both it is
 //!    committed, the new peer joins with the genesis block plus the latest config block, catches up to
-//!    the same blocks and state, and its clients submit.
+//!    the same blocks and state, and its clients submit. A new sequence of the contract's definition
+//!    with a policy naming all three orgs then takes effect.
 //! 2. Three Raft orderers. A fourth is added as consenter and joins from the latest config block; one of
 //!    the original three is removed and stops ordering. With a second original orderer killed, the new
 //!    one and the last original still form a quorum: ordering goes on, and no chain forks.
@@ -23,7 +24,7 @@ use carechain_proto::common::{Block, Status as FabricStatus};
 use carechain_proto::protos::deliver_client::DeliverClient;
 use carechain_proto::protos::deliver_response::Type as DeliverType;
 use carechain_tests::cli::{carechain, ok, refused};
-use carechain_tests::probe::hash;
+use carechain_tests::probe::{endorser_msps, hash};
 use carechain_tests::{NetSpec, TestNet, args};
 use prost::Message;
 
@@ -259,6 +260,16 @@ async fn a_second_hospital_is_added_by_a_majority_of_admins_and_its_peer_catches
     create_asset(&net, 0, "after-1").await;
     peers_agree(&net).await;
     assert!(net.all_assets(0).await.unwrap().contains("from-hospital-b"));
+
+    // A new sequence of the definition with another policy takes effect: every org endorses now.
+    let all = "AND('HospitalAMSP.peer', 'InsurerMSP.peer', 'HospitalBMSP.peer')";
+    net.deploy("basic", 2, Some(all)).await.unwrap();
+    let n = create_asset(&net, 1, "three-endorsers").await;
+    let block = net.deliver(0, n, n).await.unwrap().remove(0);
+    let mut endorsers = endorser_msps(&block).remove(0);
+    endorsers.sort();
+    assert_eq!(endorsers, ["HospitalAMSP", "HospitalBMSP", "InsurerMSP"]);
+    peers_agree(&net).await;
 }
 
 /// Height and tip hash of the channel on orderer `kind`/`i`, with its Raft role.
