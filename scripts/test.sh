@@ -21,3 +21,11 @@ cargo build --workspace --bins --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 # nextest does not run doctests.
 cargo test --workspace --doc --locked --quiet
+
+# README's main job on the default consortium network, as quickstart.sh runs it: up, the demo story, down.
+home="$(mktemp -d)"
+bin="$CARGO_TARGET_DIR/debug/carechain"
+trap 'CARECHAIN_HOME="$home" "$bin" network down --clean >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
+CARECHAIN_HOME="$home" "$bin" network up --config network/network.yaml
+CARECHAIN_HOME="$home" "$bin" demo --config network/network.yaml
+CARECHAIN_HOME="$home" "$bin" network down --clean

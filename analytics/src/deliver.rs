@@ -4,16 +4,13 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use carechain_crypto::msp::SigningIdentity;
-use carechain_proto::common::{Block, ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader};
+use carechain_proto::common::Block;
 use carechain_proto::orderer::{SeekInfo, SeekNewest, SeekPosition, seek_info, seek_position};
 use carechain_proto::protos::DeliverResponse;
 use carechain_proto::protos::deliver_client::DeliverClient;
 use carechain_proto::protos::deliver_response::Type as DeliverType;
 use carechain_transport::ClientTls;
-use prost::Message;
-use ring::rand::SecureRandom;
 use tonic::Streaming;
 use tonic::transport::Channel;
 
@@ -103,7 +100,7 @@ impl PeerReader {
             error_response: 0,
             content_type: 0,
         };
-        let req = signed_seek(&self.signer, &self.channel, &info);
+        let req = peer_core::txbuild::signed_seek(&self.signer, &self.channel, &info);
         let mut stream = self
             .client()
             .await?
@@ -125,32 +122,4 @@ impl PeerReader {
 /// A block's number.
 pub fn number(block: &Block) -> u64 {
     block.header.as_ref().map_or(0, |h| h.number)
-}
-
-fn signed_seek(signer: &SigningIdentity, channel: &str, info: &SeekInfo) -> Envelope {
-    let mut nonce = [0u8; 24];
-    // A failed nonce draw only weakens replay detection of a read request; the signature still binds it.
-    let _ = ring::rand::SystemRandom::new().fill(&mut nonce);
-    let ch = ChannelHeader {
-        r#type: HeaderType::DeliverSeekInfo as i32,
-        timestamp: Some(carechain_channel::now_timestamp()),
-        channel_id: channel.to_string(),
-        ..Default::default()
-    };
-    let sh = SignatureHeader {
-        creator: Bytes::copy_from_slice(signer.serialize()),
-        nonce: Bytes::copy_from_slice(&nonce),
-    };
-    let payload = Payload {
-        header: Some(Header {
-            channel_header: ch.encode_to_vec().into(),
-            signature_header: sh.encode_to_vec().into(),
-        }),
-        data: info.encode_to_vec().into(),
-    }
-    .encode_to_vec();
-    Envelope {
-        signature: signer.sign(&payload).into(),
-        payload: payload.into(),
-    }
 }

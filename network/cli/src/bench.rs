@@ -15,6 +15,8 @@ use carechain_gateway::client::{ClientError, GatewayClient};
 use clap::{Args, ValueEnum};
 use tokio::sync::Mutex;
 
+use crate::bench_cpu::{Accounting, Sample};
+
 /// What each transaction does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
 pub enum Workload {
@@ -106,18 +108,6 @@ struct Stats {
     errors: BTreeMap<String, u64>,
 }
 
-fn cpu_seconds() -> f64 {
-    // utime + stime of this process, in clock ticks (100 Hz on Linux).
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -139,9 +129,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .duration_since(std::time::UNIX_EPOCH)?
             .as_millis()
     );
+    let accounting = match args.profile {
+        Some(_) => Accounting::bench_only(),
+        None => Accounting::local(&args.config),
+    };
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.duration);
-    let cpu0 = cpu_seconds();
+    let cpu0 = accounting.sample();
     let per_client_interval = args
         .rate
         .map(|r| Duration::from_secs_f64(args.clients as f64 / r.max(1) as f64));
@@ -176,9 +170,33 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         t.await?;
     }
     let elapsed = start.elapsed();
-    let cpu = cpu_seconds() - cpu0;
+    let cpu = accounting.sample().since(&cpu0);
     let stats = stats.lock().await;
-    report(&args, &stats, elapsed, cpu)
+    report(&args, &stats, elapsed, &cpu)
+}
+
+/// Each node's CPU per transaction and share of one core, then the machine's load (local networks).
+fn print_cpu(cpu: &Sample, elapsed: Duration, per_tx: &dyn Fn(f64) -> f64) {
+    if cpu.nodes.is_empty() {
+        return;
+    }
+    let core = |secs: f64| 100.0 * secs / elapsed.as_secs_f64();
+    println!("  CPU per tx (ms) and share of one core, by process:");
+    let total: f64 = cpu.nodes.iter().map(|(_, c)| c).sum::<f64>() + cpu.bench;
+    for (name, secs) in cpu.nodes.iter().chain([&("bench".to_string(), cpu.bench)]) {
+        println!("    {:<40} {:>8.3} {:>6.0}%", name, per_tx(*secs), core(*secs));
+    }
+    println!(
+        "    {:<40} {:>8.3} {:>6.0}%",
+        "all of the above",
+        per_tx(total),
+        core(total)
+    );
+    println!(
+        "  {:<28} {:>11.0}%",
+        "machine busy (100% = 1 core)",
+        core(cpu.machine)
+    );
 }
 
 /// One transaction: its validation code name, or an error description.
@@ -271,7 +289,7 @@ async fn seed(gw: &GatewayClient, args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::Result<()> {
+fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: &Sample) -> anyhow::Result<()> {
     let mut lat = s.latencies.clone();
     lat.sort();
     let done: u64 = s.codes.values().sum();
@@ -279,7 +297,14 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::R
     let errors: u64 = s.errors.values().sum();
     let tps = valid as f64 / elapsed.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let cpu_per_tx_ms = if done > 0 { cpu * 1000.0 / done as f64 } else { 0.0 };
+    let per_tx = |secs: f64| {
+        if done > 0 {
+            secs * 1000.0 / done as f64
+        } else {
+            0.0
+        }
+    };
+    let cpu_per_tx_ms = per_tx(cpu.bench);
     println!(
         "\ncarechain bench: {:?} on {}/{}, {} clients, {:.1} s",
         args.workload,
@@ -317,6 +342,7 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::R
         ms(lat.last().copied().unwrap_or_default())
     );
     println!("  {:<28} {:>12.3}", "bench CPU per tx (ms)", cpu_per_tx_ms);
+    print_cpu(cpu, elapsed, &per_tx);
     if let Some(path) = &args.json {
         let j = serde_json::json!({
             "workload": args.workload,
@@ -335,6 +361,8 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: f64) -> anyhow::R
                 "p99": ms(percentile(&lat, 0.99)), "max": ms(lat.last().copied().unwrap_or_default()),
             },
             "bench_cpu_ms_per_tx": cpu_per_tx_ms,
+            "node_cpu_ms_per_tx": cpu.nodes.iter().map(|(n, c)| (n.clone(), per_tx(*c))).collect::<BTreeMap<_, _>>(),
+            "machine_busy_pct": 100.0 * cpu.machine / elapsed.as_secs_f64(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
     }

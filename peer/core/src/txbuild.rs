@@ -212,7 +212,17 @@ pub fn seek_envelope(
         error_response: 0,
         content_type: 0,
     };
+    signed_seek(signer, channel, &info)
+}
+
+/// A Deliver request for `info` (any start, stop and behaviour), signed by `signer`.
+pub fn signed_seek(
+    signer: &SigningIdentity,
+    channel: &str,
+    info: &carechain_proto::orderer::SeekInfo,
+) -> Envelope {
     let mut nonce = [0u8; 24];
+    // A failed nonce draw only weakens replay detection of a read request; the signature still binds it.
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce);
     let ch = ChannelHeader {
         r#type: HeaderType::DeliverSeekInfo as i32,
