@@ -3,7 +3,8 @@
 //! `sign` is what a client, endorser or orderer pays per message; `verify` the raw ECDSA check;
 //! `identity_verify_cached` the committer's real per-signature cost (cache lookup of the creator,
 //! validity-window check, verify); `identity_validate_uncached` what a never-seen certificate
-//! costs (X.509 parse, chain signature, NodeOU classification, then verify).
+//! costs (X.509 parse, chain signature, NodeOU classification, then verify); `verify_remembered` a
+//! repeated check of a signature this process already verified or made (`sign::verified`).
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -12,7 +13,7 @@ use carechain_crypto::issue::{CertificateAuthority, LeafRequest, Subject, Validi
 use carechain_crypto::msp::{Msp, MspManager, SigningIdentity};
 use carechain_crypto::{SigningKey, sha256, verify};
 use carechain_proto::msp::{FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 /// A 256-byte message: the size class of a proposal or envelope header.
 fn message() -> Vec<u8> {
@@ -61,22 +62,41 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("ecdsa_p256");
     g.throughput(Throughput::Elements(1));
     g.bench_function("sign", |b| b.iter(|| key.sign(black_box(&msg))));
+    // The process-wide memory of verified signatures is cleared before every measured check, so each
+    // one pays for the full ECDSA verification; `verify_remembered` is the cost of a repeat.
+    let fresh = carechain_crypto::sign::forget_verified_signatures;
     g.bench_function("verify", |b| {
+        b.iter_batched(
+            fresh,
+            |()| verify(key.public_key(), black_box(&msg), black_box(&sig)).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    carechain_crypto::verify_and_remember(key.public_key(), &msg, &sig).unwrap();
+    g.bench_function("verify_remembered", |b| {
         b.iter(|| verify(key.public_key(), black_box(&msg), black_box(&sig)).unwrap())
     });
     g.bench_function("identity_verify_cached", |b| {
-        b.iter(|| {
-            cached
-                .verify_signature(black_box(signer.serialize()), black_box(&msg), black_box(&id_sig))
-                .unwrap()
-        })
+        b.iter_batched(
+            fresh,
+            |()| {
+                cached
+                    .verify_signature(black_box(signer.serialize()), black_box(&msg), black_box(&id_sig))
+                    .unwrap()
+            },
+            BatchSize::PerIteration,
+        )
     });
     g.bench_function("identity_validate_uncached", |b| {
-        b.iter(|| {
-            uncached
-                .verify_signature(black_box(signer.serialize()), black_box(&msg), black_box(&id_sig))
-                .unwrap()
-        })
+        b.iter_batched(
+            fresh,
+            |()| {
+                uncached
+                    .verify_signature(black_box(signer.serialize()), black_box(&msg), black_box(&id_sig))
+                    .unwrap()
+            },
+            BatchSize::PerIteration,
+        )
     });
     g.finish();
 

@@ -27,4 +27,4 @@ pub mod spec;
 
 pub use issue::{CertificateAuthority, LeafRequest, Subject, Validity};
 pub use msp::{Identity, Msp, MspError, MspManager, NodeOu, Principal, Role, SigningIdentity};
-pub use sign::{SignatureError, SigningKey, sha256, verify};
+pub use sign::{SignatureError, SigningKey, sha256, verify, verify_and_remember};

@@ -39,9 +39,10 @@ impl<P: PeerContext> GatewayService<P> {
             )));
         }
         let channel = self.channel(&ch.channel_id)?;
+        // Remembered: this peer's committer meets the same signature in the block.
         channel
             .msps
-            .verify_signature(&sh.creator, &env.payload, &env.signature)
+            .verify_signature_and_remember(&sh.creator, &env.payload, &env.signature)
             .map_err(|e| GatewayError::PermissionDenied(format!("transaction signature rejected: {e}")))?;
         let mut details = Vec::new();
         for (addr, msp, ca) in self.orderers(&channel) {

@@ -169,9 +169,19 @@ impl Identity {
 
     /// Verifies a DER ECDSA signature by this identity over `msg` (low-S required).
     pub fn verify(&self, msg: &[u8], signature: &[u8]) -> Result<(), MspError> {
+        sign::verify(&self.key, msg, signature).map_err(|e| self.signature_error(e))
+    }
+
+    /// [`Identity::verify`], remembering a good signature for this process's next check of the same
+    /// bytes (see `carechain_crypto::sign::verify_and_remember`).
+    pub fn verify_and_remember(&self, msg: &[u8], signature: &[u8]) -> Result<(), MspError> {
+        sign::verify_and_remember(&self.key, msg, signature).map_err(|e| self.signature_error(e))
+    }
+
+    fn signature_error(&self, e: SignatureError) -> MspError {
         let cert = || self.cert.name.clone();
         let msp = || self.msp_id.clone();
-        sign::verify(&self.key, msg, signature).map_err(|e| match e {
+        match e {
             SignatureError::HighS => MspError::HighS {
                 cert: cert(),
                 msp: msp(),
@@ -187,7 +197,7 @@ impl Identity {
                     msp: msp(),
                 }
             }
-        })
+        }
     }
 
     /// Whether the identity satisfies `principal`.

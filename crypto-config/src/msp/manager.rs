@@ -150,6 +150,20 @@ impl MspManager {
         Ok(identity)
     }
 
+    /// [`MspManager::verify_signature`], remembering a good signature so that this process's next check
+    /// of the same bytes (the committer validating the transaction the gateway checked at Submit) needs
+    /// no second ECDSA verification.
+    pub fn verify_signature_and_remember(
+        &self,
+        serialized: &[u8],
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<Arc<Identity>, MspError> {
+        let identity = self.deserialize_identity_at(serialized, OffsetDateTime::now_utc())?;
+        identity.verify_and_remember(msg, signature)?;
+        Ok(identity)
+    }
+
     fn validate_uncached(&self, id: &SerializedIdentity, now: OffsetDateTime) -> Result<Identity, MspError> {
         let msp = self
             .inner

@@ -7,6 +7,9 @@
 //! about. Keys are stored as PKCS#8 PEM, the format of a Fabric keystore's `priv_sk`.
 
 mod der;
+mod verified;
+
+pub use verified::forget_all as forget_verified_signatures;
 
 use std::fmt;
 use std::path::Path;
@@ -218,10 +221,14 @@ impl SigningKey {
         let rng = SystemRandom::new();
         let sig = self.pair.sign(&rng, msg).map_err(|_| KeyError::Rng)?;
         // ring emits valid DER; only the S half needs attention (about half of its outputs are high).
-        match der::parse(sig.as_ref()) {
-            Ok(raw) if raw.is_high_s() => Ok(raw.to_low_s().to_der()),
-            _ => Ok(sig.as_ref().to_vec()),
-        }
+        let sig = match der::parse(sig.as_ref()) {
+            Ok(raw) if raw.is_high_s() => raw.to_low_s().to_der(),
+            _ => sig.as_ref().to_vec(),
+        };
+        // This process will meet its own signature again (a peer validates its endorsements in every
+        // block); it is good by construction.
+        verified::remember(self.pair.public_key().as_ref(), msg, &sig);
+        Ok(sig)
     }
 }
 
@@ -236,9 +243,20 @@ pub fn verify(public_key_sec1: &[u8], msg: &[u8], der_sig: &[u8]) -> Result<(), 
     if raw.is_high_s() {
         return Err(SignatureError::HighS);
     }
+    if verified::known(public_key_sec1, msg, der_sig) {
+        return Ok(());
+    }
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_key_sec1)
         .verify(msg, der_sig)
         .map_err(|_| SignatureError::Mismatch)
+}
+
+/// [`verify`], and remember the signature when it is good: for checks whose bytes this process will
+/// verify again (the gateway's check of a transaction it then sees in a block).
+pub fn verify_and_remember(public_key_sec1: &[u8], msg: &[u8], der_sig: &[u8]) -> Result<(), SignatureError> {
+    verify(public_key_sec1, msg, der_sig)?;
+    verified::remember(public_key_sec1, msg, der_sig);
+    Ok(())
 }
 
 /// Whether a DER signature is low-S (`None` if it is not a well-formed signature).

@@ -121,3 +121,76 @@ fn sha256_matches_known_vector() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+#[test]
+fn a_remembered_signature_still_binds_key_message_and_form() {
+    let key = SigningKey::generate().unwrap();
+    let other = SigningKey::generate().unwrap();
+    let sig = key.sign(MSG);
+    // Made by this process: remembered, and it verifies.
+    assert!(super::verified::known(key.public_key(), MSG, &sig));
+    assert_eq!(verify(key.public_key(), MSG, &sig), Ok(()));
+    // The memory never vouches for other bytes, another key, or the signature's high-S twin.
+    assert!(!super::verified::known(key.public_key(), b"tampered", &sig));
+    assert_eq!(
+        verify(key.public_key(), b"tampered", &sig),
+        Err(SignatureError::Mismatch)
+    );
+    assert_eq!(
+        verify(other.public_key(), MSG, &sig),
+        Err(SignatureError::Mismatch)
+    );
+    let high = malleate(&sig).unwrap();
+    assert_eq!(verify(key.public_key(), MSG, &high), Err(SignatureError::HighS));
+}
+
+#[test]
+fn only_verifications_marked_for_reuse_are_remembered() {
+    // Made with ring directly, not through SigningKey, so nothing remembered it at signing.
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let public = pair.public_key().as_ref().to_vec();
+    let msg = b"signed by another process".to_vec();
+    let sig = loop {
+        let s = pair.sign(&rng, &msg).unwrap().as_ref().to_vec();
+        if is_low_s(&s) == Some(true) {
+            break s;
+        }
+    };
+    assert_eq!(verify(&public, &msg, &sig), Ok(()));
+    assert!(
+        !super::verified::known(&public, &msg, &sig),
+        "a plain check remembers nothing"
+    );
+    assert_eq!(
+        verify_and_remember(&public, b"other", &sig),
+        Err(SignatureError::Mismatch)
+    );
+    assert!(
+        !super::verified::known(&public, b"other", &sig),
+        "a failed check is not remembered"
+    );
+    assert_eq!(verify_and_remember(&public, &msg, &sig), Ok(()));
+    assert!(super::verified::known(&public, &msg, &sig));
+}
+
+#[test]
+fn the_memory_keeps_two_generations() {
+    let mut g = super::verified::Generations::default();
+    let k = |i: u32| {
+        let mut b = [0u8; 32];
+        b[..4].copy_from_slice(&i.to_be_bytes());
+        b
+    };
+    for i in 0..4 {
+        g.insert(k(i), [0; 32], 4);
+    }
+    g.insert(k(4), [0; 32], 4); // the first generation is now the previous one
+    assert!(g.knows(&k(0)) && g.knows(&k(4)));
+    for i in 5..9 {
+        g.insert(k(i), [0; 32], 4);
+    }
+    assert!(!g.knows(&k(0)), "dropped with its generation");
+    assert!(g.knows(&k(4)) && g.knows(&k(8)));
+}

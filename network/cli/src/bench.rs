@@ -104,6 +104,9 @@ impl BenchArgs {
 #[derive(Default)]
 struct Stats {
     latencies: Vec<Duration>,
+    /// Per submitted transaction: endorse (with the remote endorsements), submit (orderer's ack), and
+    /// the wait for the commit status.
+    phases: [Vec<Duration>; 3],
     codes: BTreeMap<String, u64>,
     errors: BTreeMap<String, u64>,
 }
@@ -140,11 +143,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .rate
         .map(|r| Duration::from_secs_f64(args.clients as f64 / r.max(1) as f64));
     let mut tasks = Vec::new();
+    let clients_n = args.clients.max(1) as u32;
     for c in 0..args.clients {
         let gw = clients[c % clients.len()].clone();
         let (stats, args, run_id) = (stats.clone(), args.clone(), run_id.clone());
         tasks.push(tokio::spawn(async move {
-            let mut next = Instant::now();
+            // Clients start staggered over one interval, so a fixed rate arrives evenly, not in bursts.
+            let mut next =
+                Instant::now() + per_client_interval.map_or(Duration::ZERO, |iv| iv * c as u32 / clients_n);
             let mut n = 0u64;
             while Instant::now() < deadline {
                 if let Some(iv) = per_client_interval {
@@ -157,9 +163,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 n += 1;
                 let mut s = stats.lock().await;
                 match outcome {
-                    Ok(code) => {
+                    Ok((code, phases)) => {
                         *s.codes.entry(code).or_default() += 1;
                         s.latencies.push(took);
+                        for (all, d) in s.phases.iter_mut().zip(phases.into_iter().flatten()) {
+                            all.push(d);
+                        }
                     }
                     Err(e) => *s.errors.entry(e).or_default() += 1,
                 }
@@ -173,6 +182,43 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let cpu = accounting.sample().since(&cpu0);
     let stats = stats.lock().await;
     report(&args, &stats, elapsed, &cpu)
+}
+
+/// The phases' p50 and p99 in ms, by name.
+fn phases_json(s: &Stats) -> serde_json::Value {
+    let names = ["endorse", "submit", "commit_wait"];
+    let ms = |x: Duration| x.as_secs_f64() * 1000.0;
+    let by_name = names.iter().zip(&s.phases).map(|(name, d)| {
+        let mut d = d.clone();
+        d.sort();
+        (
+            name.to_string(),
+            serde_json::json!([ms(percentile(&d, 0.5)), ms(percentile(&d, 0.99))]),
+        )
+    });
+    serde_json::Value::Object(by_name.collect())
+}
+
+/// Latency by phase of a submitted transaction (p50 / p99 in ms), when there were any.
+fn print_phases(s: &Stats) {
+    if s.phases[0].is_empty() {
+        return;
+    }
+    println!("  latency by phase, p50 / p99 (ms):");
+    for (name, d) in ["endorse", "submit (orderer ack)", "commit status wait"]
+        .iter()
+        .zip(&s.phases)
+    {
+        let mut d = d.clone();
+        d.sort();
+        let ms = |x: Duration| x.as_secs_f64() * 1000.0;
+        println!(
+            "    {:<26} {:>8.1} / {:>7.1}",
+            name,
+            ms(percentile(&d, 0.50)),
+            ms(percentile(&d, 0.99))
+        );
+    }
 }
 
 /// Each node's CPU per transaction and share of one core, then the machine's load (local networks).
@@ -199,8 +245,11 @@ fn print_cpu(cpu: &Sample, elapsed: Duration, per_tx: &dyn Fn(f64) -> f64) {
     );
 }
 
-/// One transaction: its validation code name, or an error description.
-async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<String, String> {
+/// Endorse, submit and commit-wait durations of a submitted transaction.
+type Phases = Option<[Duration; 3]>;
+
+/// One transaction: its validation code name and phases, or an error description.
+async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<(String, Phases), String> {
     let none = BTreeMap::new();
     match args.workload {
         Workload::Read => {
@@ -212,7 +261,7 @@ async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<S
                 &none,
             )
             .await
-            .map(|_| "VALID".to_string())
+            .map(|_| ("VALID".to_string(), None))
             .map_err(short)
         }
         Workload::Write => {
@@ -244,18 +293,22 @@ async fn submit_and_wait(
     args: &BenchArgs,
     a: &[Vec<u8>],
     transient: &BTreeMap<String, Vec<u8>>,
-) -> Result<String, String> {
+) -> Result<(String, Phases), String> {
+    let t0 = Instant::now();
     let p = gw.proposal(&args.channel, args.chaincode(), a, transient);
     let prepared = gw
         .endorse(&args.channel, &p, &args.endorsing_orgs)
         .await
         .map_err(short)?;
+    let t1 = Instant::now();
     gw.submit(&prepared).await.map_err(short)?;
+    let t2 = Instant::now();
     let (code, _) = gw
         .commit_status(&args.channel, &prepared.tx_id)
         .await
         .map_err(short)?;
-    Ok(code.as_str_name().to_string())
+    let phases = [t1 - t0, t2 - t1, t2.elapsed()];
+    Ok((code.as_str_name().to_string(), Some(phases)))
 }
 
 fn short(e: ClientError) -> String {
@@ -341,6 +394,7 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: &Sample) -> anyho
         "latency max (ms)",
         ms(lat.last().copied().unwrap_or_default())
     );
+    print_phases(s);
     println!("  {:<28} {:>12.3}", "bench CPU per tx (ms)", cpu_per_tx_ms);
     print_cpu(cpu, elapsed, &per_tx);
     if let Some(path) = &args.json {
@@ -363,6 +417,7 @@ fn report(args: &BenchArgs, s: &Stats, elapsed: Duration, cpu: &Sample) -> anyho
             "bench_cpu_ms_per_tx": cpu_per_tx_ms,
             "node_cpu_ms_per_tx": cpu.nodes.iter().map(|(n, c)| (n.clone(), per_tx(*c))).collect::<BTreeMap<_, _>>(),
             "machine_busy_pct": 100.0 * cpu.machine / elapsed.as_secs_f64(),
+            "phase_p50_p99_ms": phases_json(s),
         });
         std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
     }
