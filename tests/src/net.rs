@@ -178,7 +178,23 @@ pub(crate) fn domain(org: &str) -> String {
 
 impl TestNet {
     /// Generates material, starts every node, joins the channel and waits until peers hold block 0.
+    /// Ports are picked free and then bound by the node processes, so another test can take one in
+    /// between: a start that fails is retried with new ports (a real fault fails every attempt).
     pub async fn start(spec: NetSpec) -> anyhow::Result<TestNet> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(spec.clone()).await {
+                Ok(net) => return Ok(net),
+                Err(e) if attempt < 3 => {
+                    eprintln!("test network start attempt {attempt} failed, retrying: {e:#}");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn start_once(spec: NetSpec) -> anyhow::Result<TestNet> {
         carechain_transport::install_crypto_provider();
         let root = tempfile::tempdir()?;
         let dir = root.path().to_path_buf();
@@ -329,7 +345,11 @@ impl TestNet {
             .with_context(|| format!("starting {}", n.name))?;
         n.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(n.address).is_err() {
+        // Ready when this process says it listens (the port alone could be another test's node that
+        // took it between `free_port` and our bind) and the port accepts connections.
+        let listening = format!("listening on {}", n.address);
+        let said_so = |n: &Node| std::fs::read_to_string(&n.log).is_ok_and(|l| l.contains(&listening));
+        while !said_so(n) || TcpStream::connect(n.address).is_err() {
             if Instant::now() > deadline || !n.is_running() {
                 bail!(
                     "{} did not start; log:\n{}",

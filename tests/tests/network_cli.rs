@@ -1,7 +1,8 @@
 //! `carechain network up`, `demo`, `status` and `down` run as a user would: separate processes started
 //! by the CLI, state under `CARECHAIN_HOME`, metrics read over HTTP. Proves the network comes up, the demo
 //! passes, committed-transaction counters grow with use, `down` leaves no process behind, and a second
-//! `up` restarts the network on its existing data.
+//! `up` restarts the network on its existing data. `up` records its network description, so `status`,
+//! `down`, a second `up` and `demo` in the same home work without `--config`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -88,18 +89,13 @@ fn up_demo_status_down_as_a_user() {
         after >= before + 2,
         "VALID counter did not grow: {before} -> {after}"
     );
-    let status = ok(
-        &carechain(&home, &["network", "status", "--config", cfg]),
-        "network status",
-    );
+    // `up` recorded its description: the other commands in this home find the network without it.
+    let status = ok(&carechain(&home, &["network", "status"]), "network status");
     assert!(status.contains("mychannel="), "{status}");
 
     let running = pids(&home);
     assert_eq!(running.len(), 3, "one process per node");
-    ok(
-        &carechain(&home, &["network", "down", "--config", cfg]),
-        "network down",
-    );
+    ok(&carechain(&home, &["network", "down"]), "network down");
     for pid in &running {
         // An exited node may linger as a zombie until its adoptive parent reaps it; that is stopped.
         assert!(
@@ -108,15 +104,9 @@ fn up_demo_status_down_as_a_user() {
         );
     }
     // A second `up` restarts the stopped network on its data: the definition is already there.
-    let again = ok(
-        &carechain(&home, &["network", "up", "--config", cfg]),
-        "second network up",
-    );
+    let again = ok(&carechain(&home, &["network", "up"]), "second network up");
     assert!(again.contains("already defined"), "{again}");
-    ok(
-        &carechain(&home, &["demo", "--config", cfg]),
-        "demo after restart",
-    );
+    ok(&carechain(&home, &["demo"]), "demo after restart");
     ok(
         &carechain(&home, &["network", "down", "--config", cfg, "--clean"]),
         "network down --clean",

@@ -43,9 +43,10 @@ impl Workload {
 /// Bench settings.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Local network description (used when `--profile` is not given).
-    #[arg(long, default_value = "network/network.yaml")]
-    pub config: PathBuf,
+    /// Local network description, used when `--profile` is not given (default: the one `network up`
+    /// used in this `$CARECHAIN_HOME`, else `network/network.yaml`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Channel.
     #[arg(long, default_value = "care")]
     pub channel: String,
@@ -92,6 +93,11 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// The local network's description.
+    pub fn network_config(&self) -> PathBuf {
+        carechain::launcher::home::Home::from_env().network_config(self.config.clone())
+    }
+
     /// The chaincode to call.
     pub fn chaincode(&self) -> &str {
         self.chaincode
@@ -134,7 +140,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let accounting = match args.profile {
         Some(_) => Accounting::bench_only(),
-        None => Accounting::local(&args.config),
+        None => Accounting::local(&args.network_config()),
     };
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.duration);

@@ -36,14 +36,15 @@ pub async fn connect(args: &BenchArgs) -> anyhow::Result<Vec<GatewayClient>> {
 type Target = (String, ClientTls, Arc<SigningIdentity>);
 
 fn from_network(args: &BenchArgs) -> anyhow::Result<Target> {
-    let t = Topology::new(NetworkSpec::load(&args.config)?)?;
+    let config = args.network_config();
+    let t = Topology::new(NetworkSpec::load(&config)?)?;
     let home = Home::from_env();
     let channel = t
         .spec
         .channels
         .iter()
         .find(|c| c.name == args.channel)
-        .with_context(|| format!("no channel {} in {}", args.channel, args.config.display()))?;
+        .with_context(|| format!("no channel {} in {}", args.channel, config.display()))?;
     let org_name = args.org.clone().unwrap_or_else(|| channel.orgs[0].clone());
     let org = t
         .org(&org_name)

@@ -58,9 +58,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Drive the healthcare story through a running local network, step by step.
     Demo {
-        /// Network description.
-        #[arg(long, default_value = "network/network.yaml")]
-        config: std::path::PathBuf,
+        /// Network description (default: the one `network up` used in this `$CARECHAIN_HOME`, else
+        /// `network/network.yaml`).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
     },
     /// Invoke and query contracts through a peer's gateway.
     Chaincode {
@@ -89,7 +90,10 @@ fn run_async(cmd: Command) -> anyhow::Result<()> {
             Command::Channel { command } => channel_cmd::run(command).await,
             Command::Chaincode { command } => chaincode_cmd::run(command).await,
             Command::Network { command } => network_cmd::run(command).await,
-            Command::Demo { config } => demo::run(config).await,
+            Command::Demo { config } => {
+                let home = carechain::launcher::home::Home::from_env();
+                demo::run(home.network_config(config)).await
+            }
             Command::Bench(args) => bench::run(args).await,
             Command::Ca { command } => ca_cmd::run(command).await,
             Command::Analytics { command } => analytics_cmd::run(command).await,

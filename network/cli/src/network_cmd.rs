@@ -13,24 +13,27 @@ pub enum NetworkCommand {
     /// chaincode definitions and write connection profiles. Idempotent. State lives in `$CARECHAIN_HOME`
     /// (default `./.carechain`).
     Up {
-        /// Network description.
-        #[arg(long, default_value = "network/network.yaml")]
-        config: PathBuf,
+        /// Network description (default: the one `network up` used in this `$CARECHAIN_HOME`, else
+        /// `network/network.yaml`).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Stop every process of the network.
     Down {
-        /// Network description.
-        #[arg(long, default_value = "network/network.yaml")]
-        config: PathBuf,
+        /// Network description (default: the one `network up` used in this `$CARECHAIN_HOME`, else
+        /// `network/network.yaml`).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Also delete all data (`$CARECHAIN_HOME`).
         #[arg(long)]
         clean: bool,
     },
     /// Health and height of every node.
     Status {
-        /// Network description.
-        #[arg(long, default_value = "network/network.yaml")]
-        config: PathBuf,
+        /// Network description (default: the one `network up` used in this `$CARECHAIN_HOME`, else
+        /// `network/network.yaml`).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -39,15 +42,17 @@ pub async fn run(cmd: NetworkCommand) -> anyhow::Result<()> {
     let home = Home::from_env();
     match cmd {
         NetworkCommand::Up { config } => {
+            let config = home.network_config(config);
             let t = Topology::new(NetworkSpec::load(&config)?)?;
+            home.record_config(&config)?;
             carechain::launcher::up(&t, &home).await
         }
         NetworkCommand::Down { config, clean } => {
-            let t = Topology::new(NetworkSpec::load(&config)?)?;
+            let t = Topology::new(NetworkSpec::load(&home.network_config(config))?)?;
             carechain::launcher::down(&t, &home, clean)
         }
         NetworkCommand::Status { config } => {
-            let t = Topology::new(NetworkSpec::load(&config)?)?;
+            let t = Topology::new(NetworkSpec::load(&home.network_config(config))?)?;
             if carechain::launcher::status(&t, &home).await? {
                 Ok(())
             } else {

@@ -1,7 +1,7 @@
 //! `$CARECHAIN_HOME` (default `./.carechain`): everything one local network owns lives under it, so two
 //! networks with different homes never collide: `crypto/`, `config/` (configtx.yaml, node configs),
 //! `channel-artifacts/` (genesis blocks), `data/<node>/`, `logs/<node>.log`, `pids/<node>.pid`,
-//! `profiles/` (connection profiles). Node processes are started detached from the terminal in their
+//! `profiles/` (connection profiles), `network-config` (the description `network up` used). Node processes are started detached from the terminal in their
 //! own process group, and stopped by pid.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +17,9 @@ pub struct Home {
     pub root: PathBuf,
 }
 
+/// The default consortium's description, relative to the repository root.
+pub const DEFAULT_CONFIG: &str = "network/network.yaml";
+
 impl Home {
     /// `$CARECHAIN_HOME`, or `./.carechain`.
     pub fn from_env() -> Home {
@@ -29,6 +32,29 @@ impl Home {
             std::env::current_dir().map(|d| d.join(&root)).unwrap_or(root)
         };
         Home { root }
+    }
+
+    /// The network description `network up` last used with this home, if it recorded one.
+    pub fn recorded_config(&self) -> Option<PathBuf> {
+        let text = std::fs::read_to_string(self.root.join("network-config")).ok()?;
+        let path = PathBuf::from(text.trim());
+        path.exists().then_some(path)
+    }
+
+    /// Records the network description `network up` brings up, so `down`, `status`, `demo` and `bench`
+    /// find the same network without `--config`.
+    pub fn record_config(&self, config: &Path) -> anyhow::Result<()> {
+        let abs = std::fs::canonicalize(config).with_context(|| format!("resolving {}", config.display()))?;
+        std::fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
+        std::fs::write(self.root.join("network-config"), abs.display().to_string())
+            .with_context(|| format!("writing {}", self.root.join("network-config").display()))
+    }
+
+    /// `explicit` if given, else the description recorded by `network up`, else the default network.
+    pub fn network_config(&self, explicit: Option<PathBuf>) -> PathBuf {
+        explicit
+            .or_else(|| self.recorded_config())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
     }
 
     /// Crypto material.
