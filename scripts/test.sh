@@ -18,7 +18,10 @@ for crate in chaincode-api chaincode-basic chaincode-claims chaincode-supply cha
   fi
 done
 cargo build --workspace --bins --locked
-cargo nextest run --workspace --locked --no-fail-fast "$@"
+nextest_log="$(mktemp)"
+cargo nextest run --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$nextest_log"
+summary="$(grep -E 'Summary .* tests run: ' "$nextest_log" | tail -1 || true)"
+rm -f "$nextest_log"
 # nextest does not run doctests.
 cargo test --workspace --doc --locked --quiet
 
@@ -29,3 +32,8 @@ trap 'CARECHAIN_HOME="$home" "$bin" network down --clean >/dev/null 2>&1 || true
 CARECHAIN_HOME="$home" "$bin" network up --config network/network.yaml
 CARECHAIN_HOME="$home" "$bin" demo --config network/network.yaml
 CARECHAIN_HOME="$home" "$bin" network down --clean
+
+# The test count, last, for whoever reads the end of this output.
+passed="$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")"
+failed="$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")"
+echo "nextest: ${passed:-0} passed, ${failed:-0} failed"

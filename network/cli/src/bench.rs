@@ -28,6 +28,10 @@ pub enum Workload {
     /// `assetCollection` (disseminated to the other member org's peer) and the caller's org collection,
     /// only hashes in the block.
     PrivateWrite,
+    /// `claims` `SubmitClaim` by a hospital's billing clerk (`--org`, default HospitalA, user
+    /// `billing`) to the Insurer: FHIR Claim details in the pair's collection, both orgs endorse, a
+    /// duplicate check over secondary indexes. One coverage per client is registered first.
+    Claims,
 }
 
 impl Workload {
@@ -36,6 +40,7 @@ impl Workload {
         match self {
             Workload::Write | Workload::Read => "basic",
             Workload::PrivateWrite => "private",
+            Workload::Claims => "claims",
         }
     }
 }
@@ -53,9 +58,12 @@ pub struct BenchArgs {
     /// Chaincode (default: `basic`, or `private` for `--workload private-write`).
     #[arg(long)]
     pub chaincode: Option<String>,
-    /// Organization whose gateway and `User1` the clients use (local network).
+    /// Organization whose gateway the clients use (local network; default the channel's first).
     #[arg(long)]
     pub org: Option<String>,
+    /// The user of that organization the clients act as (default `User1`; `billing` for `claims`).
+    #[arg(long)]
+    pub user: Option<String>,
     /// A Fabric connection profile (JSON or YAML) instead of the local network: the first peer of
     /// `client.organization` is used, with `--msp-dir`/`--msp-id` as the identity.
     #[arg(long)]
@@ -93,6 +101,15 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// The user the clients act as.
+    pub fn user(&self) -> String {
+        let default = match self.workload {
+            Workload::Claims => "billing",
+            _ => "User1",
+        };
+        self.user.clone().unwrap_or_else(|| default.to_string())
+    }
+
     /// The local network's description.
     pub fn network_config(&self) -> PathBuf {
         carechain::launcher::home::Home::from_env().network_config(self.config.clone())
@@ -138,6 +155,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .duration_since(std::time::UNIX_EPOCH)?
             .as_millis()
     );
+    if args.workload == Workload::Claims {
+        crate::bench_claims::seed(&args, &run_id).await?;
+    }
     let accounting = match args.profile {
         Some(_) => Accounting::bench_only(),
         None => Accounting::local(&args.network_config()),
@@ -289,6 +309,10 @@ async fn one(gw: &GatewayClient, args: &BenchArgs, id: &str, n: u64) -> Result<(
             let transient =
                 BTreeMap::from([("asset_properties".to_string(), props.to_string().into_bytes())]);
             submit_and_wait(gw, args, &[b"CreateAsset".to_vec()], &transient).await
+        }
+        Workload::Claims => {
+            let (call, transient) = crate::bench_claims::submit(id, n);
+            submit_and_wait(gw, args, &call, &transient).await
         }
     }
 }

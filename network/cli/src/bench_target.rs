@@ -38,7 +38,6 @@ type Target = (String, ClientTls, Arc<SigningIdentity>);
 fn from_network(args: &BenchArgs) -> anyhow::Result<Target> {
     let config = args.network_config();
     let t = Topology::new(NetworkSpec::load(&config)?)?;
-    let home = Home::from_env();
     let channel = t
         .spec
         .channels
@@ -46,25 +45,63 @@ fn from_network(args: &BenchArgs) -> anyhow::Result<Target> {
         .find(|c| c.name == args.channel)
         .with_context(|| format!("no channel {} in {}", args.channel, config.display()))?;
     let org_name = args.org.clone().unwrap_or_else(|| channel.orgs[0].clone());
+    local_target(&t, &org_name, &org_name, &args.user())
+}
+
+/// The org whose peer's gateway the load goes through.
+pub fn load_org(args: &BenchArgs) -> anyhow::Result<String> {
+    let config = args.network_config();
+    let t = Topology::new(NetworkSpec::load(&config)?)?;
+    let channel = t
+        .spec
+        .channels
+        .iter()
+        .find(|c| c.name == args.channel)
+        .with_context(|| format!("no channel {} in {}", args.channel, config.display()))?;
+    Ok(args.org.clone().unwrap_or_else(|| channel.orgs[0].clone()))
+}
+
+/// The gateway of `peer_org`'s first peer on the local network, as `user` of `org_name`.
+fn local_target(t: &Topology, peer_org: &str, org_name: &str, user: &str) -> anyhow::Result<Target> {
+    let home = Home::from_env();
     let org = t
-        .org(&org_name)
+        .org(org_name)
         .with_context(|| format!("no organization {org_name}"))?;
+    let gateway_org = t
+        .org(peer_org)
+        .with_context(|| format!("no organization {peer_org}"))?;
     let peer = t
-        .peers_of(&org_name)
+        .peers_of(peer_org)
         .next()
-        .with_context(|| format!("{org_name} has no peer"))?;
+        .with_context(|| format!("{peer_org} has no peer"))?;
     let crypto = home.crypto();
-    let signer = Arc::new(SigningIdentity::load(
-        &org.user_msp(&crypto, "User1"),
-        org.msp_id.clone(),
-    )?);
+    let signer = Arc::new(
+        SigningIdentity::load(&org.user_msp(&crypto, user), org.msp_id.clone())
+            .with_context(|| format!("loading {user}@{org_name}"))?,
+    );
     let tls = ClientTls {
-        ca_pem: std::fs::read(org.tls_ca(&crypto))?,
+        ca_pem: std::fs::read(gateway_org.tls_ca(&crypto))?,
         identity: None,
         server_name: Some(peer.name.clone()),
         max_message_bytes: 100 * 1024 * 1024,
     };
     Ok((t.address(peer), tls, signer))
+}
+
+/// A gateway client of `peer_org`'s peer acting as `user` of `org` (for a workload's set-up: through
+/// the load's own gateway, its commit status means that peer has the data).
+pub async fn connect_as(
+    args: &BenchArgs,
+    peer_org: &str,
+    org: &str,
+    user: &str,
+) -> anyhow::Result<GatewayClient> {
+    let t = Topology::new(NetworkSpec::load(&args.network_config())?)?;
+    let (address, tls, signer) = local_target(&t, peer_org, org, user)?;
+    let ch = carechain_transport::connect(&address, &tls)
+        .await
+        .with_context(|| format!("connecting to {address}"))?;
+    Ok(GatewayClient::from_channel(ch, signer, tls.max_message_bytes))
 }
 
 fn from_profile(path: &std::path::Path, args: &BenchArgs) -> anyhow::Result<Target> {

@@ -4,6 +4,7 @@
 
 mod analytics_cmd;
 mod bench;
+mod bench_claims;
 mod bench_cpu;
 mod bench_target;
 mod ca_cmd;
