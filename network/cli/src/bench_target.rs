@@ -36,15 +36,8 @@ pub async fn connect(args: &BenchArgs) -> anyhow::Result<Vec<GatewayClient>> {
 type Target = (String, ClientTls, Arc<SigningIdentity>);
 
 fn from_network(args: &BenchArgs) -> anyhow::Result<Target> {
-    let config = args.network_config();
-    let t = Topology::new(NetworkSpec::load(&config)?)?;
-    let channel = t
-        .spec
-        .channels
-        .iter()
-        .find(|c| c.name == args.channel)
-        .with_context(|| format!("no channel {} in {}", args.channel, config.display()))?;
-    let org_name = args.org.clone().unwrap_or_else(|| channel.orgs[0].clone());
+    let t = Topology::new(NetworkSpec::load(&args.network_config())?)?;
+    let org_name = load_org(args)?;
     local_target(&t, &org_name, &org_name, &args.user())
 }
 
