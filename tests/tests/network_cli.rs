@@ -2,7 +2,8 @@
 //! by the CLI, state under `CARECHAIN_HOME`, metrics read over HTTP. Proves the network comes up, the demo
 //! passes, committed-transaction counters grow with use, `down` leaves no process behind, and a second
 //! `up` restarts the network on its existing data. `up` records its network description, so `status`,
-//! `down`, a second `up` and `demo` in the same home work without `--config`.
+//! `down`, a second `up`, `demo` and `bench` in the same home work without `--config`; `bench` commits
+//! only VALID transactions and accounts CPU per node.
 
 #![allow(clippy::unwrap_used)]
 
@@ -92,6 +93,39 @@ fn up_demo_status_down_as_a_user() {
     // `up` recorded its description: the other commands in this home find the network without it.
     let status = ok(&carechain(&home, &["network", "status"]), "network status");
     assert!(status.contains("mychannel="), "{status}");
+
+    // `carechain bench` against it, as a user measures: every transaction VALID, accounted per node.
+    let json = dir.path().join("bench.json");
+    let bench = ok(
+        &carechain(
+            &home,
+            &[
+                "bench",
+                "--channel",
+                "mychannel",
+                "--clients",
+                "4",
+                "--duration",
+                "2",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+        ),
+        "bench",
+    );
+    assert!(bench.contains("throughput (VALID tx/s)"), "{bench}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let valid = report["codes"]["VALID"].as_u64().unwrap_or(0);
+    assert!(
+        valid > 0 && report["submitted"].as_u64() == Some(valid),
+        "{report}"
+    );
+    assert!(
+        report["node_cpu_ms_per_tx"]["peer0.org1.example.com"]
+            .as_f64()
+            .is_some(),
+        "{report}"
+    );
 
     let running = pids(&home);
     assert_eq!(running.len(), 3, "one process per node");
