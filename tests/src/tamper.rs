@@ -9,7 +9,7 @@ use carechain_proto::protos::{ChaincodeActionPayload, Endorsement, Proposal, Sig
 use prost::Message;
 
 use crate::TestNet;
-use crate::net::domain;
+use crate::layout::domain;
 
 /// Flips the last byte of a DER ECDSA signature: still well-formed DER (the byte is inside `s`), but no
 /// longer a valid signature of anything.
